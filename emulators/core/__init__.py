@@ -1,0 +1,1 @@
+"""Shared core under every emulator: journal, HTTP transport, admin surface, faults, storage, config."""

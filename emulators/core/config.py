@@ -1,0 +1,166 @@
+"""Settings: one TOML file, MEDSTAND_* environment variables and CLI overrides, validated at start-up."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from emulators.core.errors import ConfigError
+
+SEED_EXAMPLE_USERNAME = "1.2.643.5.1.13.13.12.2.86.8902"
+SEED_EXAMPLE_PASSWORD = "E837EE78350021618250663B60EF58**"
+
+
+@dataclass(frozen=True)
+class Credential:
+    username: str
+    password: str
+
+
+@dataclass(frozen=True)
+class JournalSettings:
+    enabled: bool = True
+    max_events: int = 5000
+    max_age_seconds: float = 3600.0
+    max_body_bytes: int = 8192
+
+
+@dataclass(frozen=True)
+class FerSettings:
+    """FER 2.0 gateway and «Витрина данных»; the defaults follow the seed's test contour."""
+
+    port: int = 2100
+    token_ttl_seconds: float = 3600.0
+    max_body_bytes: int = 5 * 1024 * 1024
+    enforce_mo_ownership: bool = True
+    block_after_errors: int = 0
+    supported_api_versions: tuple[str, ...] = ("1",)
+    slot_refresh_seconds: float = 30.0
+    other_refresh_seconds: float = 3600.0
+    token_secret: str = ""
+    credentials: tuple[Credential, ...] = (Credential(SEED_EXAMPLE_USERNAME, SEED_EXAMPLE_PASSWORD),)
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    data_dir: str = ".medstand"
+    database_url: str = ""
+    log_exchanges: bool = True
+    journal: JournalSettings = field(default_factory=JournalSettings)
+    fer: FerSettings = field(default_factory=FerSettings)
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL; SQLite under the data dir unless one is given."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{Path(self.data_dir) / 'medstand.sqlite3'}"
+
+
+def load_settings(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Settings:
+    """Load defaults, then the TOML file, then MEDSTAND_* env vars, then explicit dotted overrides."""
+    raw: dict[str, Any] = {}
+    if path is not None:
+        raw = _read_toml(Path(path))
+    for dotted, value in _env_overrides().items():
+        _set_dotted(raw, dotted, value)
+    for dotted, value in (overrides or {}).items():
+        if value is not None:
+            _set_dotted(raw, dotted, value)
+    return _build(Settings, raw, "")
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file not found: {path}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+
+
+def _env_overrides() -> dict[str, str]:
+    # MEDSTAND_FER_PORT=2101 -> fer.port; MEDSTAND_HOST -> host
+    found: dict[str, str] = {}
+    sections = {f.name for f in dataclasses.fields(Settings) if dataclasses.is_dataclass(f.default_factory)}
+    for key, value in os.environ.items():
+        if not key.startswith("MEDSTAND_") or key == "MEDSTAND_CONFIG":
+            continue
+        name = key[len("MEDSTAND_") :].lower()
+        section, _, rest = name.partition("_")
+        found[f"{section}.{rest}" if section in sections and rest else name] = value
+    return found
+
+
+def _set_dotted(target: dict[str, Any], dotted: str, value: Any) -> None:
+    head, _, rest = dotted.partition(".")
+    if rest:
+        _set_dotted(target.setdefault(head, {}), rest, value)
+    else:
+        target[head] = value
+
+
+def _build(cls: type, raw: dict[str, Any], where: str) -> Any:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"[{where or 'top level'}] must be a table")
+    hints = typing.get_type_hints(cls)
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(raw) - set(known))
+    if unknown:
+        raise ConfigError(f"unknown setting(s) {', '.join(where + k for k in unknown)}; known: {', '.join(known)}")
+    values: dict[str, Any] = {}
+    for name, value in raw.items():
+        values[name] = _coerce(hints[name], value, f"{where}{name}")
+    instance = cls(**values)
+    _validate(instance, where)
+    return instance
+
+
+def _coerce(hint: Any, value: Any, where: str) -> Any:
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, f"{where}.")
+    origin = typing.get_origin(hint)
+    if origin is tuple:
+        item = typing.get_args(hint)[0]
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if not isinstance(value, list | tuple):
+            raise ConfigError(f"{where} must be a list")
+        return tuple(_coerce(item, element, where) for element in value)
+    if origin is types.UnionType:
+        hint = typing.get_args(hint)[0]
+    return _scalar(hint, value, where)
+
+
+def _scalar(hint: Any, value: Any, where: str) -> Any:
+    try:
+        if hint is bool:
+            if isinstance(value, str):
+                if value.lower() not in {"1", "0", "true", "false", "yes", "no", "on", "off"}:
+                    raise ValueError(value)
+                return value.lower() in {"1", "true", "yes", "on"}
+            return bool(value)
+        if hint in (int, float, str):
+            if hint is not str and isinstance(value, bool):
+                raise ValueError(value)
+            return hint(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: cannot read {value!r} as {hint.__name__}") from exc
+    raise ConfigError(f"{where}: unsupported setting type {hint}")
+
+
+def _validate(instance: Any, where: str) -> None:
+    for item in dataclasses.fields(instance):
+        value = getattr(instance, item.name)
+        if item.name == "port" and not 0 <= value <= 65535:
+            raise ConfigError(f"{where}port must be between 0 and 65535, got {value}")
+        if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
+            raise ConfigError(f"{where}{item.name} must not be negative, got {value}")

@@ -1,0 +1,81 @@
+"""Run several emulators' ASGI apps in one process, one uvicorn server per port, stopping cleanly on signals."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import uvicorn
+
+log = logging.getLogger("medstand")
+
+
+@dataclass(frozen=True)
+class Listener:
+    name: str
+    app: Any
+    host: str
+    port: int
+
+
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        # One handler for all servers is installed by `serve_all`; uvicorn's own would stop only one.
+        yield
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening socket; port 0 picks a free one (tests read it back from getsockname)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def make_server(app: Any) -> uvicorn.Server:
+    config = uvicorn.Config(
+        app, log_level="warning", access_log=False, proxy_headers=False, server_header=False,
+        date_header=False, lifespan="on", timeout_keep_alive=30,
+    )  # fmt: skip
+    return _Server(config)
+
+
+async def serve_all(listeners: list[Listener], ready: asyncio.Event | None = None) -> None:
+    """Serve until SIGINT/SIGTERM (or cancellation), then shut every server down gracefully."""
+    servers = []
+    tasks = []
+    for listener in listeners:
+        sock = bind_socket(listener.host, listener.port)
+        server = make_server(listener.app)
+        servers.append(server)
+        tasks.append(asyncio.create_task(server.serve(sockets=[sock])))
+        bound = sock.getsockname()
+        log.info("%s listening on http://%s:%s (docs: /__admin/docs)", listener.name, bound[0], bound[1])
+    loop = asyncio.get_running_loop()
+
+    def stop() -> None:
+        log.info("stopping: finishing requests in flight")
+        for server in servers:
+            server.should_exit = True
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop)
+    if ready is not None:
+        ready.set()
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(sig)

@@ -1,0 +1,336 @@
+"""The FER 2.0 gateway + «Витрина данных» emulator: wiring, request handlers and FER admin routes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+
+from emulators import __version__
+from emulators.core.admin import AdminBinding, mount_admin, render_admin_error
+from emulators.core.config import Credential, Settings
+from emulators.core.contract import Contract, contracts_dir
+from emulators.core.faults import Fault, FaultPlan
+from emulators.core.formats import is_date
+from emulators.core.http import Handler, HttpApp, HttpError, Request, Response, bind_contract, json_response
+from emulators.core.journal import Journal
+from emulators.core.storage import Database, RecordLog
+from emulators.fer import catalogue as texts
+from emulators.fer.auth import Authority, Principal
+from emulators.fer.entities import ENTITY_SCHEMAS, load_entities
+from emulators.fer.freshness import Freshness
+from emulators.fer.showcase import Showcase
+from emulators.fer.upload import Upload
+
+NAME = "fer"
+GATEWAY_CONTRACT = "fer/gateway.openapi.yaml"
+ADMIN_CONTRACT = "fer/admin.openapi.yaml"
+FAULT_KINDS = ("delay", "status", "maintenance", "drop", "expire-token")
+SCHEMA = [
+    "CREATE TABLE IF NOT EXISTS fer_block (oid TEXT PRIMARY KEY, reason TEXT NOT NULL, at REAL NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS fer_association (slot_id TEXT PRIMARY KEY, book_ext_id TEXT, status TEXT NOT NULL,"
+    " at REAL NOT NULL)",
+]
+
+
+def envelope(status: int, **parts: Any) -> Response:
+    """Приложение 2: isSuccess, [result], error, errors, sendedGuids, sendedGuidsToContactCenter, statusCode."""
+    body: dict[str, Any] = {"isSuccess": status == 200}
+    if "result" in parts:
+        body["result"] = parts["result"]
+    body["error"] = parts.get("error")
+    body["errors"] = parts.get("errors")
+    body["sendedGuids"] = parts.get("sended")
+    body["sendedGuidsToContactCenter"] = parts.get("contact")
+    body["statusCode"] = status
+    return Response(status, orjson.dumps(body), outcome="ok" if status == 200 else "rejected")
+
+
+def error_envelope(status: int, message: str | None = None, code: str | None = None) -> Response:
+    text = texts.STATUS.get(status, texts.STATUS[500])
+    return envelope(status, error={"errorMessage": message or text.template, "errorCode": code or text.code})
+
+
+def auth_answer(status: int, message: str, result: dict[str, str] | None = None) -> Response:
+    body = {"Result": result, "IsSuccess": result is not None, "ErrorMessage": message, "StatusCode": status}
+    return Response(status, orjson.dumps(body), outcome="ok" if result else "rejected")
+
+
+class Gateway:
+    """State and behaviour of one FER gateway; `app` is its ASGI application."""
+
+    def __init__(self, settings: Settings, db: Database | None = None, clock: Callable[[], float] = time.time):
+        self.settings = settings
+        self.fer = settings.fer
+        self.clock = clock
+        self.db = db or Database(settings.resolved_database_url)
+        self.db.ensure_schema(SCHEMA)
+        self.contract = Contract(contracts_dir() / GATEWAY_CONTRACT)
+        self.entities = load_entities(self.contract)
+        self.showcase = Showcase(RecordLog(self.db, "fer.showcase"))
+        self.replayed = self.showcase.load()
+        self.authority = Authority(self.db, self.fer, clock)
+        self.freshness = Freshness(self.fer.slot_refresh_seconds, self.fer.other_refresh_seconds, clock)
+        self.technical_errors: dict[str, int] = {}
+        self.journal = Journal(settings.journal)
+        self.app = HttpApp(NAME, self.journal, FaultPlan(FAULT_KINDS), self._render_error, render_admin_error,
+                           self.fer.max_body_bytes)  # fmt: skip
+        self.app.fault_hooks["expire-token"] = lambda fault, request: self.authority.expire_all()
+        self.app.render_fault = self._render_fault
+        self.app.on_shutdown.append(self._shutdown)
+        bind_contract(self.app, self.contract, self._handlers())
+        bind_contract(self.app, Contract(contracts_dir() / ADMIN_CONTRACT), self._admin_handlers(), admin=True)
+        mount_admin(self.app, AdminBinding(NAME, __version__, "ФЭР 2.0 шлюз + «Витрина данных «Запись к врачу»»",
+                                           self.state, self.reset,
+                                           {"gateway": GATEWAY_CONTRACT, "fer-admin": ADMIN_CONTRACT}))  # fmt: skip
+
+    # -- errors and faults -------------------------------------------------------------------------
+
+    def _render_error(self, request: Request, status: int, message: str, code: str | None) -> Response:
+        if request.operation == "auth.token":
+            return auth_answer(status, message)
+        return error_envelope(status, message, code)
+
+    def _render_fault(self, fault: Fault, request: Request) -> Response:
+        status = 503 if fault.kind == "maintenance" else fault.status
+        message = fault.message or texts.STATUS.get(status, texts.STATUS[500]).template
+        return self._render_error(request, status, message, texts.STATUS.get(status, texts.STATUS[500]).code)
+
+    async def _shutdown(self) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.showcase.log is not None:
+            self.showcase.log.close()
+
+    # -- handlers ----------------------------------------------------------------------------------
+
+    def _handlers(self) -> dict[str, Handler]:
+        handlers: dict[str, Handler] = {"auth.token": self.token}
+        for entity in ENTITY_SCHEMAS:
+            handlers[f"{entity}.upsert"] = self._api(self._upsert(entity), write=True)
+            handlers[f"{entity}.get"] = self._api(self._get(entity))
+            handlers[f"{entity}.delete"] = self._api(self._delete(entity), write=True)
+        handlers["mo.byOid"] = handlers["mo.byOidShort"] = self._api(self.mo_by_oid)
+        handlers["resource.byMo"] = self._api(self.resources_of_mo)
+        handlers["slot.byResource"] = handlers["slot.byResourceCorrectSpelling"] = self._api(self.slots_of_resource)
+        handlers["book.bySlot"] = self._api(self.books_of_slot)
+        return handlers
+
+    def _api(
+        self, inner: Callable[[Request, Principal], Awaitable[Response]], write: bool = False
+    ) -> Handler:
+        """Version (406), bearer token (401), blocked MO (405) and content type, before the operation."""
+
+        async def guarded(request: Request) -> Response:
+            version = request.headers.get("x-api-version", "1").strip()
+            if version not in self.fer.supported_api_versions:
+                raise HttpError(406, f"{texts.STATUS[406].template}: {version}")
+            principal = self.authority.verify(request.headers.get("authorization"))
+            if write:
+                blocked = self.db.query("SELECT reason FROM fer_block WHERE oid = ?", (principal.oid,))
+                if blocked:
+                    raise HttpError(405, texts.STATUS[405].format(mo=principal.oid), texts.STATUS[405].code)
+            return await inner(request, principal)
+
+        return guarded
+
+    async def token(self, request: Request) -> Response:
+        """POST /auth.svc (FER-AUTH-1, FER-AUTH-3)."""
+        _require_json(request)
+        try:
+            body = request.json()
+        except HttpError as exc:
+            return auth_answer(400, texts.AUTH_BAD_REQUEST.format(reason=exc.message))
+        if not isinstance(body, dict) or not all(isinstance(body.get(k), str) for k in ("username", "password")):
+            reason = 'ожидается объект {"username": "<OID МО>", "password": "<пароль>"} со строковыми значениями'
+            return auth_answer(400, texts.AUTH_BAD_REQUEST.format(reason=reason))
+        issued = self.authority.issue(body["username"], body["password"])
+        if issued is None:
+            return auth_answer(401, texts.AUTH_BAD_CREDENTIALS.template)
+        token, valid_to = issued
+        response = auth_answer(200, "", {"ValidTo": valid_to.strftime("%Y-%m-%dT%H:%M:%SZ"), "Value": token})
+        response.summary = f"token for {body['username'].strip()}"
+        return response
+
+    def _upsert(self, entity: str) -> Callable[[Request, Principal], Awaitable[Response]]:
+        async def upsert(request: Request, principal: Principal) -> Response:
+            _require_json(request)
+            try:
+                body = request.json()
+            except HttpError as exc:
+                raise HttpError(400, texts.NOT_JSON.format(reason=exc.message), texts.NOT_JSON.code) from exc
+            if not isinstance(body, dict) or not isinstance(body.get("data"), list):
+                raise HttpError(400, texts.NO_DATA.template, texts.NO_DATA.code)
+            return self.upload(entity, principal.oid, body["data"])
+
+        return upsert
+
+    def upload(self, entity: str, oid: str, records: list[Any]) -> Response:
+        """Check and store one batch as `oid`; the envelope of FER-ENV-1 with per-record errors."""
+        now = dt.datetime.fromtimestamp(self.clock()).isoformat(timespec="seconds")
+        outcome = Upload(
+            self.entities[entity], self.showcase, oid, self.fer.enforce_mo_ownership, self.book_ext_id
+        ).run(records, now)
+        if outcome.stored:
+            self.freshness.uploaded(oid, entity)
+        contact = list(outcome.stored) if entity == "slot" else None
+        if outcome.status == 200:
+            response = envelope(200, sended=outcome.stored, contact=contact)
+        else:
+            message, code = outcome.top_error()
+            errors = [{"id": p.key, "errorMessage": p.message, "errorCode": p.code} for p in outcome.problems]
+            response = envelope(outcome.status, error={"errorMessage": message, "errorCode": code}, errors=errors,
+                                sended=outcome.stored, contact=contact)  # fmt: skip
+            response.violations = outcome.violations()
+            self._count_technical_error(oid)
+        response.notes = outcome.notes
+        response.summary = f"{entity}: {len(outcome.stored)} stored, {len(outcome.problems)} error(s)"
+        return response
+
+    def _count_technical_error(self, oid: str) -> None:
+        """FER-ENV-2: after block_after_errors rejected uploads the MO goes to enabled = NONE and gets 405."""
+        count = self.technical_errors.get(oid, 0) + 1
+        self.technical_errors[oid] = count
+        limit = self.fer.block_after_errors
+        if limit and count >= limit:
+            self.block(oid, f"{count} технических ошибок (порог fer.block_after_errors = {limit})")
+            self._disable_subdivisions(oid)
+
+    def _disable_subdivisions(self, oid: str) -> None:
+        rows = self.showcase.rows_where("mo", "parent_id", oid)
+        records = [{**orjson.loads(data), "enabled": "NONE"} for data, _, _ in rows]
+        self.showcase.upsert("mo", oid, records)
+
+    def _get(self, entity: str) -> Callable[[Request, Principal], Awaitable[Response]]:
+        async def get(request: Request, principal: Principal) -> Response:
+            key = _id_param(request)
+            row = self.showcase.get(entity, key)
+            if row is None:
+                raise HttpError(404, texts.NOT_FOUND_ID.format(id=key), texts.NOT_FOUND_ID.code)
+            return envelope(200, result=orjson.Fragment(row[0]))
+
+        return get
+
+    def _delete(self, entity: str) -> Callable[[Request, Principal], Awaitable[Response]]:
+        async def delete(request: Request, principal: Principal) -> Response:
+            key = _id_param(request)
+            owner = self.showcase.owner(entity, key)
+            if owner is None:
+                raise HttpError(404, texts.NOT_FOUND_ID.format(id=key), texts.NOT_FOUND_ID.code)
+            if self.fer.enforce_mo_ownership and owner != principal.oid:
+                raise HttpError(403, texts.FOREIGN_MO.format(owner=owner, principal=principal.oid), "403")
+            removed = self.showcase.delete(entity, key)
+            response = envelope(200, sended=[key])
+            cascade = {name: len(keys) for name, keys in removed.items() if name != entity}
+            response.summary = f"{entity} {key} deleted" + (f", cascade {cascade}" if cascade else "")
+            return response
+
+        return delete
+
+    async def mo_by_oid(self, request: Request, principal: Principal) -> Response:
+        return _listing(self.showcase.rows_where("mo", "parent_id", request.path_params["oid"]))
+
+    async def resources_of_mo(self, request: Request, principal: Principal) -> Response:
+        mo_id = request.path_params["mo_id"]
+        if self.showcase.get("mo", mo_id) is None:
+            raise HttpError(404, texts.NOT_FOUND_ID.format(id=mo_id), texts.NOT_FOUND_ID.code)
+        return _listing(self.showcase.rows_where("resource", "mo_id", mo_id))
+
+    async def slots_of_resource(self, request: Request, principal: Principal) -> Response:
+        resource_id = request.path_params["resource_id"]
+        if self.showcase.get("resource", resource_id) is None:
+            raise HttpError(404, texts.NOT_FOUND_ID.format(id=resource_id), texts.NOT_FOUND_ID.code)
+        start, end = _date_param(request, "startDate"), _date_param(request, "endDate")
+        rows = self.showcase.rows_where("slot", "resource_id", resource_id)
+        chosen = [r for r in rows if (start is None or r[2][2][:10] >= start) and (end is None or r[2][2][:10] <= end)]
+        chosen.sort(key=lambda r: r[2][2])
+        return _listing(chosen)
+
+    async def books_of_slot(self, request: Request, principal: Principal) -> Response:
+        slot_id = request.path_params["slot_id"]
+        if self.showcase.get("slot", slot_id) is None:
+            raise HttpError(404, texts.NOT_FOUND_ID.format(id=slot_id), texts.NOT_FOUND_ID.code)
+        return _listing(self.showcase.rows_where("book", "slot_id", slot_id))
+
+    # -- blocks and associations -----------------------------------------------------------------------
+
+    def block(self, oid: str, reason: str) -> None:
+        self.db.execute(
+            "INSERT INTO fer_block (oid, reason, at) VALUES (?, ?, ?)"
+            " ON CONFLICT(oid) DO UPDATE SET reason = excluded.reason, at = excluded.at",
+            (oid, reason, self.clock()),
+        )
+
+    def book_ext_id(self, slot_id: str) -> str | None:
+        rows = self.db.query("SELECT book_ext_id FROM fer_association WHERE slot_id = ?", (slot_id,))
+        return rows[0][0] if rows else None
+
+    def associate(self, slot_id: str, book_ext_id: str | None, status: str) -> None:
+        self.db.execute(
+            "INSERT INTO fer_association (slot_id, book_ext_id, status, at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT(slot_id) DO UPDATE SET book_ext_id = excluded.book_ext_id, status = excluded.status,"
+            " at = excluded.at",
+            (slot_id, book_ext_id, status, self.clock()),
+        )
+
+    # -- admin -----------------------------------------------------------------------------------------
+
+    def state(self) -> dict[str, Any]:
+        blocks = self.db.query("SELECT oid, reason, at FROM fer_block ORDER BY oid")
+        return {
+            "emulator": NAME,
+            "showcase": self.showcase.counts(),
+            "log": {"entries": self.showcase.log.entries if self.showcase.log else 0, "replayed_at_start": self.replayed},
+            "credentials": self.authority.usernames(),
+            "blocked": [{"oid": o, "reason": r} for o, r, _ in blocks],
+            "technical_errors": self.technical_errors,
+            "freshness": self.freshness.report(),
+            "associations": int(self.db.query("SELECT COUNT(*) FROM fer_association")[0][0]),
+        }
+
+    def reset(self) -> None:
+        self.showcase.clear()
+        self.authority.reset()
+        self.freshness.clear()
+        self.technical_errors.clear()
+        self.db.execute("DELETE FROM fer_block")
+        self.db.execute("DELETE FROM fer_association")
+
+    def _admin_handlers(self) -> dict[str, Handler]:
+        from emulators.fer.admin import admin_handlers
+
+        return admin_handlers(self)
+
+    def add_credential(self, username: str, password: str) -> None:
+        self.authority.set_credential(Credential(username, password))
+
+
+def _require_json(request: Request) -> None:
+    kind = request.headers.get("content-type", "")
+    if kind.split(";", 1)[0].strip().lower() not in {"application/json", "text/json"}:
+        text = texts.WRONG_CONTENT_TYPE
+        raise HttpError(400, text.format(content_type=kind or "не указан"), text.code)
+
+
+def _id_param(request: Request) -> str:
+    key = request.query.get("id", "").strip()
+    if not key:
+        raise HttpError(400, texts.ID_REQUIRED.format(name="id"), texts.ID_REQUIRED.code)
+    return key
+
+
+def _date_param(request: Request, name: str) -> str | None:
+    value = request.query.get(name, "").strip()
+    if not value:
+        return None
+    if not is_date(value):
+        raise HttpError(400, texts.BAD_DATE_PARAM.format(name=name), texts.BAD_DATE_PARAM.code)
+    return value
+
+
+def _listing(rows: list[Any]) -> Response:
+    return envelope(200, result=[orjson.Fragment(row[0]) for row in rows])
