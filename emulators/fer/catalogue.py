@@ -110,7 +110,7 @@ WRONG_CONTENT_TYPE = Text(
 TOO_MANY_RECORDS = Text("413", "Размер запроса превышает допустимый: не более {limit} записей в одном запросе", RECONSTRUCTED)
 
 # Duplicates (FER-DUP-*): the seed's own texts.
-DUP_IN_REQUEST = Text("R-310", "Уникальный идентификатор {genitive} [{key}] имеет дубликат внутри запроса", SEED)
+DUP_IN_REQUEST = Text("R-310", "Уникальный идентификатор {genitive} [{field}] имеет дубликат внутри запроса", SEED)
 DUP_MO_NAME = Text(
     "R-330",
     "Структурное подразделение с идентификатором [{id}] дублирует ранее загруженное в витрину структурное "

@@ -132,7 +132,7 @@ class Upload:
                 continue
             assert key is not None
             if key in seen:
-                self._fail(index, key, texts.DUP_IN_REQUEST, genitive=texts.GENITIVE[entity.name], key=key_name)
+                self._fail(index, key, texts.DUP_IN_REQUEST, genitive=texts.GENITIVE[entity.name], field=key_name)
                 continue
             seen.add(key)
             if "update_ts" in record:
