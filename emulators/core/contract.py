@@ -145,5 +145,6 @@ def compile_detailed(schema: dict[str, Any], formats: dict[str, FormatCheck]) ->
     """A jsonschema validator that lists every error; same formats as the fast one."""
     checker = jsonschema.FormatChecker(formats=())
     for name, check in formats.items():
-        checker.checks(name)(check)
+        # formats apply to strings only (as in fastjsonschema); the type keyword reports the rest
+        checker.checks(name)(lambda value, check=check: not isinstance(value, str) or check(value))
     return jsonschema.Draft7Validator(schema, format_checker=checker)

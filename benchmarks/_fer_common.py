@@ -1,0 +1,269 @@
+"""Shared parts of the FER gateway benchmarks: a real gateway subprocess, fixtures, a lean HTTP client, stats.
+
+The gateway runs exactly as `medstand up fer` does — auth, every check and SQLite persistence on — in a fresh
+temporary data dir, on a free port. The client is a minimal HTTP/1.1 keep-alive client on asyncio streams with
+pre-encoded requests, so that on a small machine it costs far less CPU than the server it measures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gzip
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Coroutine, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import orjson
+
+HOST = "127.0.0.1"
+USERNAME = "1.2.643.5.1.13.13.12.2.86.8902"
+PASSWORD = "E837EE78350021618250663B60EF58**"
+CREATE_TS = "2024-01-01T00:00:00"
+BASE_TIME = 1_767_254_400  # 2026-01-01T08:00:00 UTC: slot times are (resource, base + k·20 min)
+T = TypeVar("T")
+
+
+def free_port() -> int:
+    """A port the kernel says is free right now (bind to port 0, read it back, close)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def post_json(url: str, body: Any, token: str | None = None) -> tuple[int, Any]:
+    """One blocking JSON POST for setup (not for load); returns (status, parsed body)."""
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"bearer {token}"
+    request = urllib.request.Request(url, data=orjson.dumps(body), headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            return answer.status, orjson.loads(answer.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, orjson.loads(exc.read() or b"null")
+
+
+@dataclass
+class Stand:
+    """A running gateway with `mos` × `resources_per_mo` resources owned by the default credentials."""
+
+    port: int
+    pid: int
+    token: str
+    resources: list[tuple[str, str]] = field(default_factory=list)  # (mo_id, resource_id)
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def peak_rss_mib(self) -> float:
+        """The server's peak resident set size (VmHWM), in MiB."""
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        raise RuntimeError("VmHWM not found in /proc/<pid>/status")
+
+
+@contextlib.contextmanager
+def gateway(mos: int = 20, resources_per_mo: int = 50, journal: bool = True) -> Iterator[Stand]:
+    """Start `medstand up fer` on a free port with a fresh data dir; always stop it with SIGTERM."""
+    with tempfile.TemporaryDirectory(prefix="fer-bench-") as data_dir:
+        port = free_port()
+        command = [sys.executable, "-m", "emulators.cli", "up", "fer", "--fer-port", str(port)]
+        command += ["--data-dir", data_dir, "--quiet"] + ([] if journal else ["--no-journal"])
+        log_path = Path(data_dir) / "server.log"
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            _wait_healthy(process, port, log_path)
+            status, answer = post_json(f"http://{HOST}:{port}/auth.svc", {"username": USERNAME, "password": PASSWORD})
+            if status != 200:
+                raise RuntimeError(f"auth failed: {status} {answer}")
+            stand = Stand(port, process.pid, answer["Result"]["Value"])
+            _create_fixtures(stand, mos, resources_per_mo)
+            yield stand
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            if process.returncode not in (0, -signal.SIGTERM):
+                print(f"server exited with {process.returncode}:\n{log_path.read_text()[-3000:]}", file=sys.stderr)
+
+
+def _wait_healthy(process: subprocess.Popen[bytes], port: int, log_path: Path, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}:\n{log_path.read_text()}")
+        try:
+            with urllib.request.urlopen(f"http://{HOST}:{port}/__admin/health", timeout=1) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"server not healthy after {timeout} s:\n{log_path.read_text()}")
+
+
+def _create_fixtures(stand: Stand, mos: int, per_mo: int) -> None:
+    mo_records = [
+        {"id": str(uuid.uuid4()), "parent_id": USERNAME, "branch_oid": f"{USERNAME}.0.{n + 1}",
+         "name": f"Бенчмарк-поликлиника №{n + 1}", "address": f"г. Тест, ул. Нагрузочная, д. {n + 1}",
+         "enabled": "ALL", "create_ts": CREATE_TS}
+        for n in range(mos)
+    ]  # fmt: skip
+    resources = [
+        {"id": str(uuid.uuid4()), "type": "ROOM", "mo_id": mo["id"], "enabled": "ALL", "create_ts": CREATE_TS,
+         "room_number": str(n + 1), "room_name": "Кабинет"}
+        for mo in mo_records
+        for n in range(per_mo)
+    ]  # fmt: skip
+    for entity, records in (("mo", mo_records), ("resource", resources)):
+        status, answer = post_json(f"{stand.url}/api/{entity}", {"data": records}, stand.token)
+        if status != 200 or len(answer["sendedGuids"]) != len(records):
+            raise RuntimeError(f"creating {entity} failed: {status} {str(answer)[:2000]}")
+    stand.resources = [(r["mo_id"], r["id"]) for r in resources]
+
+
+def slot_requests(stand: Stand, total: int, batch: int, compress: bool = False) -> tuple[list[bytes], list[list[str]]]:
+    """Pre-encoded POST /api/slot requests and the ids each carries.
+
+    Slot n goes to resource n mod R at base + (n div R)·20 min, so every (resource, visit_time) is unique.
+    """
+    lines = ["POST /api/slot HTTP/1.1", f"Host: {HOST}:{stand.port}", f"Authorization: bearer {stand.token}",
+             "Content-Type: application/json"] + (["Content-Encoding: gzip"] if compress else [])  # fmt: skip
+    head = "".join(line + "\r\n" for line in lines).encode()
+    count = len(stand.resources)
+    requests, ids = [], []
+    for start in range(0, total, batch):
+        records = []
+        for n in range(start, min(start + batch, total)):
+            mo_id, resource_id = stand.resources[n % count]
+            visit = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(BASE_TIME + (n // count) * 1200))
+            records.append({"id": str(uuid.uuid4()), "mo_id": mo_id, "resource_id": resource_id, "tag_type": "EPGU",
+                            "tag_age": "ALL", "visit_time": visit, "duration": 20, "status": "AVAILABLE",
+                            "create_ts": CREATE_TS})  # fmt: skip
+        body = orjson.dumps({"data": records})
+        if compress:
+            body = gzip.compress(body, compresslevel=6)
+        requests.append(head + b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        ids.append([r["id"] for r in records])
+    return requests, ids
+
+
+class Connection:
+    """One HTTP/1.1 keep-alive connection: send pre-encoded bytes, read status and Content-Length body."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    async def open(cls, port: int) -> Connection:
+        reader, writer = await asyncio.open_connection(HOST, port, limit=1 << 20)
+        return cls(reader, writer)
+
+    async def send(self, request: bytes) -> tuple[int, bytes]:
+        self.writer.write(request)
+        await self.writer.drain()
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        at = head.lower().find(b"\r\ncontent-length:")
+        if at < 0:
+            raise ValueError(f"answer without Content-Length: {head[:300]!r}")
+        length = int(head[at + 17 : head.index(b"\r\n", at + 2)])
+        return int(head[9:12]), await self.reader.readexactly(length)
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+@dataclass
+class Load:
+    seconds: float
+    latencies: list[float]  # seconds, one per request
+    answers: list[tuple[int, bytes]]  # (status, body); status 0 = transport error, body its text
+
+
+async def run_load(port: int, requests: Sequence[bytes], concurrency: int) -> Load:
+    """Send every request once over `concurrency` keep-alive connections, as fast as answers come back."""
+    latencies = [0.0] * len(requests)
+    answers: list[tuple[int, bytes]] = [(0, b"not sent")] * len(requests)
+    queue = iter(range(len(requests)))  # shared by the workers; asyncio is single-threaded
+
+    async def worker() -> None:
+        connection = await Connection.open(port)
+        for i in queue:
+            began = time.perf_counter()
+            try:
+                answers[i] = await connection.send(requests[i])
+            except (OSError, ValueError, asyncio.IncompleteReadError) as exc:
+                answers[i] = (0, repr(exc).encode())
+                connection.close()
+                connection = await Connection.open(port)
+            latencies[i] = time.perf_counter() - began
+        connection.close()
+
+    began = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return Load(time.perf_counter() - began, latencies, answers)
+
+
+def failures(load: Load, ids: Sequence[Sequence[str]]) -> list[str]:
+    """Every request whose answer is not 200 with exactly its ids in sendedGuids, described."""
+    found = []
+    for i, ((status, body), sent) in enumerate(zip(load.answers, ids, strict=True)):
+        try:
+            envelope = orjson.loads(body) if status else None
+        except orjson.JSONDecodeError:
+            envelope = None
+        ok = (
+            status == 200
+            and isinstance(envelope, dict)
+            and envelope.get("isSuccess") is True
+            and envelope.get("statusCode") == 200
+            and sorted(envelope.get("sendedGuids") or []) == sorted(sent)
+        )
+        if not ok:
+            found.append(f"request {i}: HTTP {status}: {body[:500].decode(errors='replace')}")
+    return found
+
+
+def percentile_ms(values: Sequence[float], fraction: float) -> float:
+    """Nearest-rank percentile of seconds, in milliseconds."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))] * 1000
+
+
+def report_failures(found: list[str], shown: int = 20) -> None:
+    print(f"failures         {len(found)}")
+    for line in found[:shown]:
+        print(f"  {line}")
+    if len(found) > shown:
+        print(f"  … and {len(found) - shown} more")
+
+
+def run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run on uvloop when it is installed (uvicorn[standard] brings it), else on asyncio's own loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coroutine)
+    return uvloop.run(coroutine)
+
+
+def cpu_note() -> str:
+    return f"{os.cpu_count()} CPU(s) shared by client and server"
