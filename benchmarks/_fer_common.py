@@ -75,6 +75,15 @@ class Stand:
                 return int(line.split()[1]) / 1024
         raise RuntimeError("VmHWM not found in /proc/<pid>/status")
 
+    def cpu_seconds(self) -> tuple[float, float]:
+        """CPU time (user + system) of the server process and of its main (event-loop) thread so far."""
+        return _cpu(f"/proc/{self.pid}/stat"), _cpu(f"/proc/{self.pid}/task/{self.pid}/stat")
+
+
+def _cpu(stat_path: str) -> float:
+    fields = Path(stat_path).read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
 
 @contextlib.contextmanager
 def gateway(mos: int = 20, resources_per_mo: int = 50, journal: bool = True) -> Iterator[Stand]:
@@ -196,6 +205,19 @@ class Load:
     seconds: float
     latencies: list[float]  # seconds, one per request
     answers: list[tuple[int, bytes]]  # (status, body); status 0 = transport error, body its text
+    cpu: str = ""  # who used the CPU during the load, for the report
+
+
+def measure(stand: Stand, requests: Sequence[bytes], concurrency: int) -> Load:
+    """Run the load and note the CPU seconds the server, its event-loop thread and this client spent on it."""
+    server, loop, client = *stand.cpu_seconds(), time.process_time()
+    load = run(run_load(stand.port, requests, concurrency))
+    server_after, loop_after = stand.cpu_seconds()
+    load.cpu = (
+        f"server {server_after - server:.1f} (event-loop thread {loop_after - loop:.1f}), "
+        f"client {time.process_time() - client:.1f}, in {load.seconds:.1f} s wall; {cpu_note()}"
+    )
+    return load
 
 
 async def run_load(port: int, requests: Sequence[bytes], concurrency: int) -> Load:
@@ -267,3 +289,9 @@ def run(coroutine: Coroutine[Any, Any, T]) -> T:
 
 def cpu_note() -> str:
     return f"{os.cpu_count()} CPU(s) shared by client and server"
+
+
+def report(load: Load, rss_mib: float) -> None:
+    """The lines both benchmarks print after their own figures."""
+    print(f"server peak RSS  {rss_mib:.1f} MiB")
+    print(f"CPU seconds      {load.cpu}")

@@ -23,19 +23,19 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with fer.gateway(journal=not args.no_journal) as stand:
         requests, ids = fer.slot_requests(stand, args.slots, args.batch, args.gzip)
-        load = fer.run(fer.run_load(stand.port, requests, args.concurrency))
+        load = fer.measure(stand, requests, args.concurrency)
         rss = stand.peak_rss_mib()
     found = fer.failures(load, ids)
     journal = "off" if args.no_journal else "on"
     print(f"slots            {args.slots} ({len(requests)} batches of ≤{args.batch}, concurrency "
-          f"{args.concurrency}, gzip {'on' if args.gzip else 'off'}, journal {journal}; {fer.cpu_note()})")  # fmt: skip
+          f"{args.concurrency}, gzip {'on' if args.gzip else 'off'}, journal {journal})")  # fmt: skip
     fer.report_failures(found)
     print(f"seconds          {load.seconds:.2f}")
     print(f"slots/s          {args.slots / load.seconds:,.0f}    target ≥ 100,000")
     print(f"batch p50 ms     {fer.percentile_ms(load.latencies, 0.50):.1f}")
     print(f"batch p99 ms     {fer.percentile_ms(load.latencies, 0.99):.1f}    target < 100 at 4 concurrent uploaders")
     print(f"batch max ms     {max(load.latencies) * 1000:.1f}")
-    print(f"server peak RSS  {rss:.1f} MiB")
+    fer.report(load, rss)
     return 1 if found else 0
 
 

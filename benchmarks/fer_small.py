@@ -23,12 +23,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with fer.gateway(journal=not args.no_journal) as stand:
         requests, ids = fer.slot_requests(stand, args.requests * BATCH, BATCH)
-        load = fer.run(fer.run_load(stand.port, requests, args.concurrency))
+        load = fer.measure(stand, requests, args.concurrency)
         rss = stand.peak_rss_mib()
     found = fer.failures(load, ids)
     journal = "off" if args.no_journal else "on"
     print(f"requests         {len(requests)} ({BATCH} slots each, concurrency {args.concurrency}, "
-          f"journal {journal}; {fer.cpu_note()})")  # fmt: skip
+          f"journal {journal})")  # fmt: skip
     fer.report_failures(found)
     print(f"seconds          {load.seconds:.2f}")
     print(f"requests/s       {len(requests) / load.seconds:,.0f}    target ≥ 4,000")
@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"latency p50 ms   {fer.percentile_ms(load.latencies, 0.50):.2f}")
     print(f"latency p99 ms   {fer.percentile_ms(load.latencies, 0.99):.2f}")
     print(f"latency max ms   {max(load.latencies) * 1000:.2f}")
-    print(f"server peak RSS  {rss:.1f} MiB")
+    fer.report(load, rss)
     return 1 if found else 0
 
 
