@@ -1,0 +1,119 @@
+"""State survives a restart; `medstand up` runs and stops on SIGTERM; `medstand fer seed` loads a region."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests import fer_data as data
+from tests.conftest import SEED_OID, start_fer, stop_fer
+
+MEDSTAND = [sys.executable, "-m", "emulators.cli"]
+
+
+@pytest.mark.req("FER-API-1", "X-5")
+def test_state_survives_a_restart(tmp_path: Path) -> None:
+    first = start_fer(tmp_path)
+    first.login()
+    mo = data.mo()
+    room = data.room(mo["id"])
+    slot = data.slot(mo["id"], room["id"])
+    for entity, record in (("mo", mo), ("resource", room), ("slot", slot)):
+        assert first.post(entity, [record]).status_code == 200
+    assert first.delete("slot", slot["id"]).status_code == 200
+    token = first.http.headers["Authorization"]
+    stop_fer(first)
+
+    second = start_fer(tmp_path)
+    second.http.headers["Authorization"] = token  # tokens survive too (the signing key is stored)
+    try:
+        assert second.get("/api/resource", id=room["id"]).json()["result"]["room_name"] == room["room_name"]
+        assert second.get("/api/slot", id=slot["id"]).status_code == 404
+        assert second.admin("GET", "/state").json()["log"]["replayed_at_start"] >= 4
+    finally:
+        stop_fer(second)
+
+
+@pytest.mark.req("FER-API-1")
+def test_log_compaction_keeps_the_state(tmp_path: Path) -> None:
+    from emulators.core.config import load_settings
+    from emulators.fer.gateway import Gateway
+
+    gateway = Gateway(load_settings(overrides={"data_dir": str(tmp_path)}))
+    assert gateway.showcase.log is not None
+    gateway.showcase.log.compact_after = 3
+    mo = data.mo()
+    for _ in range(8):
+        gateway.upload("mo", SEED_OID, [dict(mo)])
+    gateway.close()
+    again = Gateway(load_settings(overrides={"data_dir": str(tmp_path)}))
+    assert again.showcase.counts()["mo"] == 1 and again.showcase.log.entries < 8
+    again.close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_up_help_explains_ports_and_config() -> None:
+    out = subprocess.run([*MEDSTAND, "up", "--help"], capture_output=True, text=True, check=True).stdout
+    assert "--fer-port" in out and "--config" in out and "2100" in out
+
+
+def test_up_serves_logs_exchanges_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    port = free_port()
+    config = tmp_path / "medstand.toml"
+    config.write_text(f'data_dir = "{tmp_path / "data"}"\n[fer]\nport = {port}\ntoken_ttl_seconds = 60\n')
+    process = subprocess.Popen([*MEDSTAND, "up", "fer", "--config", str(config)], stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for(f"http://127.0.0.1:{port}/__admin/health")
+        requests.get(f"http://127.0.0.1:{port}/api/mo", params={"id": "x"})
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=20)
+    assert process.returncode == 0, err
+    assert "GET /api/mo?id=x 401 mo.get" in err and "stopped" in err
+    assert (tmp_path / "data" / "medstand.sqlite3").exists()
+
+
+def test_bad_config_is_a_clear_error(tmp_path: Path) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text("[fer]\nport = 'x'\n")
+    done = subprocess.run([*MEDSTAND, "up", "--config", str(config)], capture_output=True, text=True)
+    assert done.returncode == 2 and "configuration error" in done.stderr and "fer.port" in done.stderr
+
+
+@pytest.mark.req("X-4")
+def test_fer_seed_generates_a_reproducible_region_that_passes_every_check(tmp_path: Path) -> None:
+    runs = []
+    for folder in ("a", "b"):
+        done = subprocess.run(
+            [*MEDSTAND, "fer", "seed", "--mo", "5", "--days", "3", "--seed", "7", "--start", "2026-01-12",
+             "--data-dir", str(tmp_path / folder)],
+            capture_output=True, text=True, check=True, env={**os.environ},
+        )  # fmt: skip
+        runs.append(json.loads(done.stdout))
+    assert runs[0] == runs[1]
+    assert runs[0]["rejected"] == 0 and runs[0]["loaded"]["mo"] == 5 and runs[0]["loaded"]["slot"] > 0
+
+
+def _wait_for(url: str, within: float = 20) -> None:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url, timeout=1).status_code == 200:
+                return
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    raise AssertionError(f"{url} did not come up")
