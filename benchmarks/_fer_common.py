@@ -97,7 +97,9 @@ def gateway(mos: int = 20, resources_per_mo: int = 50, journal: bool = True) -> 
             process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         try:
             _wait_healthy(process, port, log_path)
-            status, answer = post_json(f"http://{HOST}:{port}/auth.svc", {"username": USERNAME, "password": PASSWORD})
+            status, answer = post_json(
+                f"http://{HOST}:{port}/auth.svc", {"username": USERNAME, "password": PASSWORD}
+            )
             if status != 200:
                 raise RuntimeError(f"auth failed: {status} {answer}")
             stand = Stand(port, process.pid, answer["Result"]["Value"])
@@ -111,7 +113,10 @@ def gateway(mos: int = 20, resources_per_mo: int = 50, journal: bool = True) -> 
                 process.kill()
                 process.wait()
             if process.returncode not in (0, -signal.SIGTERM):
-                print(f"server exited with {process.returncode}:\n{log_path.read_text()[-3000:]}", file=sys.stderr)
+                print(
+                    f"server exited with {process.returncode}:\n{log_path.read_text()[-3000:]}",
+                    file=sys.stderr,
+                )
 
 
 def _wait_healthy(process: subprocess.Popen[bytes], port: int, log_path: Path, timeout: float = 30) -> None:
@@ -149,7 +154,9 @@ def _create_fixtures(stand: Stand, mos: int, per_mo: int) -> None:
     stand.resources = [(r["mo_id"], r["id"]) for r in resources]
 
 
-def slot_requests(stand: Stand, total: int, batch: int, compress: bool = False) -> tuple[list[bytes], list[list[str]]]:
+def slot_requests(
+    stand: Stand, total: int, batch: int, compress: bool = False
+) -> tuple[list[bytes], list[list[str]]]:
     """Pre-encoded POST /api/slot requests and the ids each carries.
 
     Slot n goes to resource n mod R at base + (n div R)·20 min, so every (resource, visit_time) is unique.
@@ -164,9 +171,9 @@ def slot_requests(stand: Stand, total: int, batch: int, compress: bool = False) 
         for n in range(start, min(start + batch, total)):
             mo_id, resource_id = stand.resources[n % count]
             visit = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(BASE_TIME + (n // count) * 1200))
-            records.append({"id": str(uuid.uuid4()), "mo_id": mo_id, "resource_id": resource_id, "tag_type": "EPGU",
-                            "tag_age": "ALL", "visit_time": visit, "duration": 20, "status": "AVAILABLE",
-                            "create_ts": CREATE_TS})  # fmt: skip
+            records.append({"id": str(uuid.uuid4()), "mo_id": mo_id, "resource_id": resource_id,
+                            "tag_type": "EPGU", "tag_age": "ALL", "visit_time": visit, "duration": 20,
+                            "status": "AVAILABLE", "create_ts": CREATE_TS})  # fmt: skip
         body = orjson.dumps({"data": records})
         if compress:
             body = gzip.compress(body, compresslevel=6)

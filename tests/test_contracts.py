@@ -53,7 +53,6 @@ def test_auth_answers_conform_to_their_schema(fer: Fer) -> None:
         jsonschema.validate(answer.json(), schema)
 
 
-
 def test_webhook_operations_are_declared_and_answer_501_until_built(fer: Fer) -> None:
     answer = fer.http.post(f"{fer.url}/api/callback", json={"address": "http://127.0.0.1:1"})
     assert answer.status_code == 501 and "ещё не реализована" in answer.json()["error"]["errorMessage"]

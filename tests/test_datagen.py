@@ -242,9 +242,7 @@ def test_person_is_reproducible_from_seed() -> None:
     first = [make_person(Random(42), today=TODAY) for _ in range(3)]
     assert first[0] == first[1] == first[2]
     rng_a, rng_b = Random(11), Random(11)
-    assert [make_person(rng_a, today=TODAY) for _ in range(20)] == [
-        make_person(rng_b, today=TODAY) for _ in range(20)
-    ]
+    assert [make_person(rng_a, today=TODAY) for _ in range(20)] == [make_person(rng_b, today=TODAY) for _ in range(20)]
     assert make_person(Random(1), today=TODAY) != make_person(Random(2), today=TODAY)
 
 
@@ -276,9 +274,7 @@ def test_person_identifiers_and_contacts_are_valid() -> None:
         assert is_valid_snils(p.snils) and is_valid_enp(p.enp)
         assert re.fullmatch(r"\+7\d{10}", p.phone)
         assert "@" in p.email
-        age = (
-            TODAY.year - p.birthdate.year - ((TODAY.month, TODAY.day) < (p.birthdate.month, p.birthdate.day))
-        )
+        age = TODAY.year - p.birthdate.year - ((TODAY.month, TODAY.day) < (p.birthdate.month, p.birthdate.day))
         assert 18 <= age <= 65
 
 

@@ -8,7 +8,16 @@ import requests
 from tests import fer_data as data
 from tests.conftest import SEED_OID, Fer
 
-ENTITIES = ["mo", "resource", "service", "slot", "book", "referral", "unaccessable_period", "profilecode_resource"]
+ENTITIES = [
+    "mo",
+    "resource",
+    "service",
+    "slot",
+    "book",
+    "referral",
+    "unaccessable_period",
+    "profilecode_resource",
+]
 
 
 def region(fer: Fer) -> dict[str, dict]:
@@ -61,7 +70,9 @@ def test_upsert_updates_by_id_and_lists_sended_guids(fer: Fer) -> None:
 def test_unknown_id_is_404_and_missing_id_is_400(fer: Fer) -> None:
     missing = fer.get("/api/slot", id=data.guid())
     assert missing.status_code == 404 and missing.json()["error"]["errorCode"] == "404"
-    assert missing.json()["error"]["errorMessage"].startswith("Результат по заданному идентификатору SQL-запроса не найден")
+    assert missing.json()["error"]["errorMessage"].startswith(
+        "Результат по заданному идентификатору SQL-запроса не найден"
+    )
     assert fer.get("/api/slot").status_code == 400
 
 
@@ -77,7 +88,9 @@ def test_lookups_including_the_seed_spellings(fer: Fer) -> None:
         assert [s["id"] for s in window["result"]] == [records["free_slot"]["id"]]
         everything = fer.get(f"/api/{spelling}/{doctor}/slots").json()["result"]
         assert [s["visit_time"] for s in everything] == ["2024-03-28T08:00:00", "2024-03-29T08:00:00"]
-    assert [b["id"] for b in fer.get(f"/api/slot/{records['slot']['id']}/books").json()["result"]] == [records["book"]["id"]]
+    assert [b["id"] for b in fer.get(f"/api/slot/{records['slot']['id']}/books").json()["result"]] == [
+        records["book"]["id"]
+    ]
     assert fer.get(f"/api/resourse/{doctor}/slots", startDate="28.03.2024").status_code == 400
     assert fer.get(f"/api/mo/{data.guid()}/resource").status_code == 404
 
@@ -87,7 +100,15 @@ def test_deleting_an_mo_cascades_to_everything_under_it(fer: Fer) -> None:
     records = region(fer)
     answer = fer.delete("mo", records["mo"]["id"])
     assert answer.status_code == 200 and answer.json()["sendedGuids"] == [records["mo"]["id"]]
-    for entity in ["mo", "resource", "slot", "service", "book", "unaccessable_period", "profilecode_resource"]:
+    for entity in [
+        "mo",
+        "resource",
+        "slot",
+        "service",
+        "book",
+        "unaccessable_period",
+        "profilecode_resource",
+    ]:
         assert fer.get(f"/api/{entity}", id=key_of(entity, records[entity])).status_code == 404, entity
     assert fer.get("/api/referral", id=records["referral"]["id"]).status_code == 200
     assert fer.delete("mo", records["mo"]["id"]).status_code == 404
@@ -101,12 +122,19 @@ def test_deleting_a_resource_or_slot_cascades_downwards_only(fer: Fer) -> None:
     assert fer.get("/api/resource", id=records["resource"]["id"]).status_code == 200
     assert fer.delete("resource", records["resource"]["id"]).status_code == 200
     for entity in ["slot", "service", "profilecode_resource"]:
-        assert fer.get(f"/api/{entity}", id=records[entity]["id"] if entity != "slot" else records["free_slot"]["id"]).status_code == 404
+        assert (
+            fer.get(
+                f"/api/{entity}", id=records[entity]["id"] if entity != "slot" else records["free_slot"]["id"]
+            ).status_code
+            == 404
+        )
     assert fer.get("/api/mo", id=records["mo"]["id"]).status_code == 200
 
 
 @pytest.mark.req("FER-REF-1")
-@pytest.mark.parametrize("entity", ["resource", "service", "slot", "book", "unaccessable_period", "profilecode_resource"])
+@pytest.mark.parametrize(
+    "entity", ["resource", "service", "slot", "book", "unaccessable_period", "profilecode_resource"]
+)
 def test_records_must_reference_existing_parents(fer: Fer, entity: str) -> None:
     orphan = {
         "resource": data.room(data.guid()), "service": data.service(data.guid()),
@@ -125,7 +153,10 @@ def test_slot_resource_must_belong_to_the_slot_mo(fer: Fer) -> None:
     other = data.mo()
     fer.post("mo", [other]).raise_for_status()
     answer = fer.post("slot", [data.slot(other["id"], records["resource"]["id"], "2024-05-01T10:00:00")])
-    assert answer.status_code == 400 and "относится к структурному подразделению" in answer.json()["errors"][0]["errorMessage"]
+    assert (
+        answer.status_code == 400
+        and "относится к структурному подразделению" in answer.json()["errors"][0]["errorMessage"]
+    )
 
 
 @pytest.mark.req("FER-REF-2")
@@ -166,7 +197,10 @@ def test_maintenance_mode_answers_503_with_the_seed_text(fer: Fer) -> None:
     assert fer.admin("POST", "/faults", json={"kind": "maintenance"}).status_code == 201
     answer = fer.post("mo", [data.mo()])
     assert answer.status_code == 503
-    assert answer.json()["error"]["errorMessage"] == "Выполняются технические работы, отправка данных приостановлена до окончания работ."
+    assert (
+        answer.json()["error"]["errorMessage"]
+        == "Выполняются технические работы, отправка данных приостановлена до окончания работ."
+    )
     auth = requests.post(f"{fer.url}/auth.svc", json={"username": SEED_OID, "password": "x"})
     assert auth.status_code == 503 and auth.json()["StatusCode"] == 503
     fer.admin("DELETE", "/faults")
@@ -178,7 +212,9 @@ def test_blocked_mo_answers_405_until_unblocked(fer: Fer) -> None:
     assert fer.admin("POST", "/fer/blocks", json={"oid": SEED_OID}).status_code == 201
     answer = fer.post("mo", [data.mo()])
     assert answer.status_code == 405
-    assert answer.json()["error"]["errorMessage"].startswith(f"Обновление информации о структурных подразделениях МО [{SEED_OID}] заблокировано.")
+    assert answer.json()["error"]["errorMessage"].startswith(
+        f"Обновление информации о структурных подразделениях МО [{SEED_OID}] заблокировано."
+    )
     assert fer.get("/api/mo", id="x").status_code == 404  # reads still work
     fer.admin("DELETE", "/fer/blocks", params={"oid": SEED_OID})
     assert fer.post("mo", [data.mo()]).status_code == 200
@@ -200,7 +236,9 @@ def test_too_many_technical_errors_block_the_mo_and_set_enabled_none(fer_factory
 @pytest.mark.req("FER-ENV-2")
 def test_unsupported_protocol_version_is_406(fer: Fer) -> None:
     answer = fer.http.get(f"{fer.url}/api/mo", params={"id": "x"}, headers={"X-Api-Version": "7"})
-    assert answer.status_code == 406 and answer.json()["error"]["errorMessage"].startswith("Неподдерживаемая версия протокола")
+    assert answer.status_code == 406 and answer.json()["error"]["errorMessage"].startswith(
+        "Неподдерживаемая версия протокола"
+    )
 
 
 @pytest.mark.req("FER-FRESH-1")

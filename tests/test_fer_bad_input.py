@@ -92,7 +92,9 @@ def test_xml_and_deeply_nested_json_do_not_crash(fer: Fer) -> None:
 def test_client_that_hangs_up_mid_body_does_not_hurt_the_server(fer: Fer) -> None:
     host, port = fer.url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port))) as raw:
-        raw.sendall(b"POST /api/mo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{")
+        raw.sendall(
+            b"POST /api/mo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"
+        )
     assert fer.admin("GET", "/health").status_code == 200
     assert fer.post("mo", [data.mo()]).status_code == 200
 

@@ -57,10 +57,7 @@ def test_same_seed_gives_byte_identical_region(region: Region) -> None:
 
 @pytest.mark.req("X-4")
 def test_small_regions_are_reproducible_too() -> None:
-    dumps = {
-        _dump(generate_region(7, mo_count=3, days=3, start=START, slots_per_resource_per_day=4))
-        for _ in range(3)
-    }
+    dumps = {_dump(generate_region(7, mo_count=3, days=3, start=START, slots_per_resource_per_day=4)) for _ in range(3)}
     assert len(dumps) == 1
 
 
@@ -210,9 +207,7 @@ def test_unaccessable_periods_are_well_formed_and_keep_slots_out(region: Region)
 @pytest.mark.req("X-4")
 def test_referrals_lead_to_a_bookable_profile(region: Region) -> None:
     resources = _by_id(region.resource)
-    profiles = {
-        (resources[p["resource_id"]]["mo_id"], p["profile_code"]) for p in region.profilecode_resource
-    }
+    profiles = {(resources[p["resource_id"]]["mo_id"], p["profile_code"]) for p in region.profilecode_resource}
     codes = {(resources[s["resource_id"]]["mo_id"], s["code"]) for s in region.service}
     for referral in region.referral:
         assert referral["status"] == "AVAILABLE" and GUID.match(referral["patient_id"])

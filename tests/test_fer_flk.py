@@ -21,16 +21,30 @@ def prepared(fer: Fer) -> dict[str, Any]:
     fer.post("resource", [doctor]).raise_for_status()
     recorded = data.slot(mo["id"], doctor["id"], status="RECORDED")
     fer.post("slot", [recorded]).raise_for_status()
-    return {"mo": data.mo(), "resource": data.specialist(mo["id"]), "slot": data.slot(mo["id"], doctor["id"], "2024-04-01T09:00:00"),
-            "service": data.service(doctor["id"]), "book": data.book(recorded["id"]), "referral": data.referral(mo["id"]),
-            "unaccessable_period": data.period(doctor["id"]), "profilecode_resource": data.profile(doctor["id"])}  # fmt: skip
+    return {
+        "mo": data.mo(),
+        "resource": data.specialist(mo["id"]),
+        "slot": data.slot(mo["id"], doctor["id"], "2024-04-01T09:00:00"),
+        "service": data.service(doctor["id"]),
+        "book": data.book(recorded["id"]),
+        "referral": data.referral(mo["id"]),
+        "unaccessable_period": data.period(doctor["id"]),
+        "profilecode_resource": data.profile(doctor["id"]),
+    }
 
 
 def fields_with_types() -> list[tuple[str, str, str]]:
     contract = Contract(contracts_dir() / "fer/gateway.openapi.yaml")
-    names = {"mo": "Mo", "resource": "Resource", "slot": "Slot", "service": "Service", "book": "Book",
-             "referral": "Referral", "unaccessable_period": "UnaccessablePeriod",
-             "profilecode_resource": "ProfilecodeResource"}  # fmt: skip
+    names = {
+        "mo": "Mo",
+        "resource": "Resource",
+        "slot": "Slot",
+        "service": "Service",
+        "book": "Book",
+        "referral": "Referral",
+        "unaccessable_period": "UnaccessablePeriod",
+        "profilecode_resource": "ProfilecodeResource",
+    }
     found = []
     for entity, schema in names.items():
         for field, spec in contract.schema(schema)["properties"].items():
@@ -45,7 +59,9 @@ def fields_with_types() -> list[tuple[str, str, str]]:
 
 @pytest.mark.req("FER-FLK-2", "X-5")
 @pytest.mark.parametrize(("entity", "field", "kind"), fields_with_types())
-def test_wrong_type_in_every_field_is_reported_and_nothing_is_lost(fer: Fer, entity: str, field: str, kind: str) -> None:
+def test_wrong_type_in_every_field_is_reported_and_nothing_is_lost(
+    fer: Fer, entity: str, field: str, kind: str
+) -> None:
     records = prepared(fer)
     good = records[entity]
     bad = {**good, field: WRONG_TYPE[kind] if kind != "integer" else [1]}
@@ -66,15 +82,22 @@ def test_each_missing_required_field_is_its_own_error(fer: Fer) -> None:
     errors = fer.post("slot", [slot]).json()["errors"]
     assert [(e["id"], e["errorCode"]) for e in errors] == [(slot["id"], "R-100")] * 2
     assert {e["errorMessage"].split(": ", 1)[1] for e in errors} == {
-        "Не заполнено обязательное поле [visit_time]", "Не заполнено обязательное поле [status]"}
+        "Не заполнено обязательное поле [visit_time]",
+        "Не заполнено обязательное поле [status]",
+    }
 
 
 @pytest.mark.req("FER-FLK-2")
 @pytest.mark.parametrize(
     ("field", "value", "code"),
-    [("id", "1B0AAEC1-38BA-4BF2-A82C-39F90B925A78", "R-130"), ("id", "1b0aaec138ba4bf2a82c39f90b925a78", "R-130"),
-     ("mo_id", "x" * 46, "R-120"), ("duration", "2O", "R-110"), ("duration", 0, "R-110")],
-)  # fmt: skip
+    [
+        ("id", "1B0AAEC1-38BA-4BF2-A82C-39F90B925A78", "R-130"),
+        ("id", "1b0aaec138ba4bf2a82c39f90b925a78", "R-130"),
+        ("mo_id", "x" * 46, "R-120"),
+        ("duration", "2O", "R-110"),
+        ("duration", 0, "R-110"),
+    ],
+)
 def test_guid_length_and_integer_rules(fer: Fer, field: str, value: Any, code: str) -> None:
     slot = {**prepared(fer)["slot"], field: value}
     errors = fer.post("slot", [slot]).json()["errors"]
@@ -93,11 +116,21 @@ def test_snils_checksum_and_price_number(fer: Fer) -> None:
 @pytest.mark.req("FER-FLK-3")
 @pytest.mark.parametrize(
     ("entity", "field", "value"),
-    [("mo", "enabled", "SOME"), ("mo", "tag_age", "BABY"), ("resource", "type", "NURSE"), ("slot", "tag_type", "EPGU,WEB"),
-     ("slot", "tag_age", "OLD"), ("slot", "status", "FREE"), ("book", "status_code", 5050), ("book", "tag_source", "TV"),
-     ("book", "type", "SURGERY"), ("referral", "type", "OTHER"), ("referral", "status", "DONE"),
-     ("unaccessable_period", "reason", "STRIKE")],
-)  # fmt: skip
+    [
+        ("mo", "enabled", "SOME"),
+        ("mo", "tag_age", "BABY"),
+        ("resource", "type", "NURSE"),
+        ("slot", "tag_type", "EPGU,WEB"),
+        ("slot", "tag_age", "OLD"),
+        ("slot", "status", "FREE"),
+        ("book", "status_code", 5050),
+        ("book", "tag_source", "TV"),
+        ("book", "type", "SURGERY"),
+        ("referral", "type", "OTHER"),
+        ("referral", "status", "DONE"),
+        ("unaccessable_period", "reason", "STRIKE"),
+    ],
+)
 def test_enumerations(fer: Fer, entity: str, field: str, value: Any) -> None:
     record = {**prepared(fer)[entity], field: value}
     errors = fer.post(entity, [record]).json()["errors"]
@@ -138,12 +171,19 @@ def test_referral_type_decides_required_fields(fer: Fer) -> None:
 @pytest.mark.req("FER-FLK-5")
 @pytest.mark.parametrize(
     ("field", "value", "ok"),
-    [("visit_time", "2024-03-27T05:00:00", True), ("visit_time", "2024-03-28 05:00:00", False),
-     ("visit_time", "2024-02-30T05:00:00", False), ("visit_time", "2024-03-28T05:00:00+05:00", False),
-     ("create_ts", "2023-10-01T09:00:00+03:00", True), ("create_ts", "2023-10-01T09:00:00.123Z", True),
-     ("create_ts", "20.10.2023 08:00:00", True), ("create_ts", "2023-10-01 09:00:00", True),
-     ("create_ts", "2023/10/01", False), ("create_ts", "32.10.2023 08:00:00", False)],
-)  # fmt: skip
+    [
+        ("visit_time", "2024-03-27T05:00:00", True),
+        ("visit_time", "2024-03-28 05:00:00", False),
+        ("visit_time", "2024-02-30T05:00:00", False),
+        ("visit_time", "2024-03-28T05:00:00+05:00", False),
+        ("create_ts", "2023-10-01T09:00:00+03:00", True),
+        ("create_ts", "2023-10-01T09:00:00.123Z", True),
+        ("create_ts", "20.10.2023 08:00:00", True),
+        ("create_ts", "2023-10-01 09:00:00", True),
+        ("create_ts", "2023/10/01", False),
+        ("create_ts", "32.10.2023 08:00:00", False),
+    ],
+)
 def test_date_formats(fer: Fer, field: str, value: str, ok: bool) -> None:
     slot = {**prepared(fer)["slot"], field: value}
     assert (fer.post("slot", [slot]).status_code == 200) is ok
@@ -161,7 +201,10 @@ def test_sent_update_ts_is_ignored_and_noted_in_the_journal(fer: Fer) -> None:
 @pytest.mark.req("FER-FLK-6")
 def test_partial_batch_stores_the_valid_records(fer: Fer) -> None:
     records = prepared(fer)
-    good, bad = records["slot"], {**records["slot"], "id": data.guid(), "status": "?", "visit_time": "2024-06-01T09:00:00"}
+    good, bad = (
+        records["slot"],
+        {**records["slot"], "id": data.guid(), "status": "?", "visit_time": "2024-06-01T09:00:00"},
+    )
     answer = fer.post("slot", [bad, good])
     body = answer.json()
     assert answer.status_code == 400 and body["isSuccess"] is False

@@ -48,7 +48,12 @@ def _handlers(app: HttpApp, binding: AdminBinding) -> dict[str, Handler]:
 
     async def health(request: Request) -> Response:
         return json_response(
-            {"name": binding.name, "version": binding.version, "status": "ok", "counterpart": binding.counterpart}
+            {
+                "name": binding.name,
+                "version": binding.version,
+                "status": "ok",
+                "counterpart": binding.counterpart,
+            }
         )
 
     async def journal_list(request: Request) -> Response:

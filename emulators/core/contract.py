@@ -22,8 +22,17 @@ import yaml
 from emulators.core.errors import ConfigError
 
 HTTP_METHODS = ("get", "post", "put", "patch", "delete", "head")
-_DROPPED_KEYWORDS = {"example", "examples", "discriminator", "xml", "externalDocs", "readOnly", "writeOnly",
-                     "deprecated", "nullable"}
+_DROPPED_KEYWORDS = {
+    "example",
+    "examples",
+    "discriminator",
+    "xml",
+    "externalDocs",
+    "readOnly",
+    "writeOnly",
+    "deprecated",
+    "nullable",
+}
 
 
 def contracts_dir() -> Path:

@@ -49,7 +49,7 @@ class FaultPlan:
     def add(self, spec: dict[str, Any]) -> Fault:
         """Arm a fault from its JSON definition; raises FaultError with a readable reason."""
         if not isinstance(spec, dict):
-            raise FaultError("a fault is a JSON object such as {\"kind\": \"delay\", \"delay_ms\": 500}")
+            raise FaultError('a fault is a JSON object such as {"kind": "delay", "delay_ms": 500}')
         kind = spec.get("kind")
         if kind not in self.supported:
             raise FaultError(f"kind must be one of {', '.join(self.supported)}; got {kind!r}")

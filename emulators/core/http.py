@@ -25,7 +25,15 @@ from emulators.core.journal import Journal, Message, headers_of
 log = logging.getLogger("medstand.http")
 
 JOURNALED_HEADERS = frozenset(
-    {"content-type", "content-encoding", "content-length", "authorization", "user-agent", "reply-to", "accept"}
+    {
+        "content-type",
+        "content-encoding",
+        "content-length",
+        "authorization",
+        "user-agent",
+        "reply-to",
+        "accept",
+    }
 )
 
 
@@ -126,7 +134,10 @@ class Router:
             for pattern, candidates in self._templated:
                 found = pattern.match(path)
                 if found:
-                    methods, params = candidates, {k: urllib.parse.unquote(v) for k, v in found.groupdict().items()}
+                    methods, params = (
+                        candidates,
+                        {k: urllib.parse.unquote(v) for k, v in found.groupdict().items()},
+                    )
                     break
         if methods is None:
             raise HttpError(404, f"путь {path} не найден")
@@ -354,6 +365,8 @@ def bind_contract(app: HttpApp, contract: Any, handlers: dict[str, Handler], adm
 
 def _planned(operation_id: str) -> Handler:
     async def planned(request: Request) -> Response:
-        raise HttpError(501, f"операция {operation_id} описана в контракте, но ещё не реализована в этой версии medstand")
+        raise HttpError(
+            501, f"операция {operation_id} описана в контракте, но ещё не реализована в этой версии medstand"
+        )
 
     return planned

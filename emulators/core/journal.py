@@ -19,24 +19,25 @@ from emulators.core.config import JournalSettings
 
 @dataclass(frozen=True)
 class Body:
-    """A message body as journaled: the head of it, its full size and its SHA-256 when truncated."""
+    """A message body as journaled: the head of it, its full size and its hash when truncated."""
 
     text: str
     size: int
     truncated: bool = False
-    sha256: str | None = None
+    digest: str | None = None
 
     @classmethod
     def capture(cls, raw: bytes, limit: int) -> Body:
         if len(raw) <= limit:
             return cls(raw.decode("utf-8", "replace"), len(raw))
-        digest = hashlib.sha256(raw).hexdigest()
+        # BLAKE2b-128: a real hash at ~60% of SHA-256's cost on the ingest path (300 KB per 1 000 slots)
+        digest = "blake2b-128:" + hashlib.blake2b(raw, digest_size=16).hexdigest()
         return cls(raw[:limit].decode("utf-8", "ignore"), len(raw), True, digest)
 
     def as_dict(self) -> dict[str, Any]:
         shown: dict[str, Any] = {"text": self.text, "size": self.size}
         if self.truncated:
-            shown.update(truncated=True, sha256=self.sha256)
+            shown.update(truncated=True, hash=self.digest)
         return shown
 
 

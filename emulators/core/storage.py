@@ -126,9 +126,7 @@ class RecordLog:
 
     def replay(self) -> Iterator[tuple[str, bytes]]:
         """(op, payload) pairs: the snapshot chunks as op 'snapshot', then the log in order."""
-        rows = self.db.query(
-            "SELECT payload FROM record_snapshot WHERE stream = ? ORDER BY chunk", (self.stream,)
-        )
+        rows = self.db.query("SELECT payload FROM record_snapshot WHERE stream = ? ORDER BY chunk", (self.stream,))
         for (payload,) in rows:
             yield "snapshot", bytes(payload)
         for op, payload in self.db.query(

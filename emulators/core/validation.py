@@ -11,11 +11,13 @@ fastjsonschema.
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from collections.abc import Callable
 from typing import Any
 
 from emulators.core.contract import compile_fast
+from emulators.core.formats import FIXED_LENGTH
 
 SUPPORTED = {
     "$schema", "description", "title", "default", "type", "required", "properties", "maxLength", "minLength",
@@ -140,7 +142,7 @@ def compile_check(schema: dict[str, Any], formats: dict[str, Callable[[str], boo
         return lambda value: _fast_ok(fast, value)
     source = f"def check(v):\n    return {body}\n"
     namespace = dict(compiler.env)
-    exec(compile(source, "<medstand-validator>", "exec"), namespace)  # noqa: S102 - code built from our own contract
+    exec(compile(source, "<medstand-validator>", "exec"), namespace)
     check: Callable[[Any], bool] = namespace["check"]
     return check
 
@@ -151,3 +153,106 @@ def _fast_ok(fast: Callable[[Any], Any], value: Any) -> bool:
     except Exception:
         return False
     return True
+
+
+ColumnCheck = Callable[[list[Any]], bool]
+_SIMPLE_STRING = {"type", "maxLength", "minLength", "enum", "pattern", "format", "description", "title", "default"}
+_OBJECT_LEVEL = {"allOf", "anyOf", "oneOf", "not", "if", "then", "else"}
+
+
+def compile_batch_check(
+    schema: dict[str, Any],
+    formats: dict[str, Callable[[str], bool]],
+    column_formats: dict[str, ColumnCheck],
+) -> Callable[[list[Any]], bool] | None:
+    """A check of a whole batch of records, column by column, for object schemas without combinators.
+
+    Returns None when the schema needs per-record evaluation (allOf, if/then …). The answer is True only
+    when every record is valid; on False the caller falls back to per-record checking for the details.
+    Built from the same schema as `compile_check`, so both judge alike (tests compare them).
+    """
+    if schema.get("type") != "object" or _OBJECT_LEVEL & set(schema):
+        return None
+    required = frozenset(schema.get("required", ()))
+    properties = schema.get("properties", {})
+    if not required <= set(properties):
+        return None
+    columns = [
+        (name, name in required, _column(sub, formats, column_formats))
+        for name, sub in properties.items()
+        if sub not in ({}, True) or name in required
+    ]
+
+    def check(records: list[Any]) -> bool:
+        if not records:
+            return True
+        try:
+            if set(map(type, records)) != {dict}:
+                return False
+            for name, is_required, check_column in columns:
+                values = list(map(dict.get, records, itertools.repeat(name), itertools.repeat(_MISSING)))
+                if is_required:
+                    if _MISSING in values:
+                        return False
+                else:
+                    values = [v for v in values if v is not _MISSING]
+                if values and not check_column(values):
+                    return False
+        except (TypeError, ValueError):
+            return False
+        return True
+
+    return check
+
+
+_MISSING = object()
+
+
+def _column(sub: Any, formats: dict[str, Callable[[str], bool]], column_formats: dict[str, ColumnCheck]) -> ColumnCheck:
+    if sub in ({}, True):
+        return lambda values: True
+    if set(sub) <= _SIMPLE_STRING and sub.get("type") == "string":
+        return _string_column(sub, formats, column_formats)
+    single = compile_check(sub, formats)
+
+    def distinct_values(values: list[Any]) -> bool:
+        try:
+            # (type, value) pairs: True and 1 are equal in a set but not in JSON Schema
+            return all(single(value) for _, value in set(zip(map(type, values), values)))
+        except TypeError:  # unhashable (lists, objects): one by one
+            return all(map(single, values))
+
+    return distinct_values
+
+
+def _string_column(
+    sub: dict[str, Any], formats: dict[str, Callable[[str], bool]], column_formats: dict[str, ColumnCheck]
+) -> ColumnCheck:
+    steps: list[ColumnCheck] = []
+    implied = FIXED_LENGTH.get(sub.get("format", ""), None)
+    if "maxLength" in sub and not (implied is not None and implied <= sub["maxLength"]):
+        limit = int(sub["maxLength"])
+        steps.append(lambda values: max(map(len, values)) <= limit)
+    if "minLength" in sub:
+        low = int(sub["minLength"])
+        steps.append(lambda values: min(map(len, values)) >= low)
+    if "enum" in sub:
+        allowed = frozenset(sub["enum"])
+        steps.append(lambda values: set(values) <= allowed)
+    if "pattern" in sub:
+        search = re.compile(sub["pattern"]).search
+        steps.append(lambda values: all(map(search, values)))
+    if "format" in sub and sub["format"] in formats:
+        name = sub["format"]
+        if name in column_formats:
+            steps.append(column_formats[name])
+        else:
+            single = formats[name]
+            steps.append(lambda values: all(map(single, values)))
+
+    def check(values: list[Any]) -> bool:
+        distinct = list(set(values))  # TypeError on an unhashable value: the caller answers "invalid"
+        "\0".join(distinct)  # TypeError unless every value is a string
+        return all(step(distinct) for step in steps)
+
+    return check

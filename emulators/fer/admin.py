@@ -36,18 +36,13 @@ def admin_handlers(gateway: Gateway) -> dict[str, Handler]:
         return json_response({"blocked": body["oid"]}, 201)
 
     async def blocks_remove(request: Request) -> Response:
-        oid = request.query.get("oid")
-        if oid:
-            removed = gateway.db.execute("DELETE FROM fer_block WHERE oid = ?", (oid,))
-            gateway.technical_errors.pop(oid, None)
-        else:
-            removed = gateway.db.execute("DELETE FROM fer_block")
-            gateway.technical_errors.clear()
-        return json_response({"unblocked": removed})
+        return json_response({"unblocked": gateway.unblock(request.query.get("oid"))})
 
     async def associations_list(request: Request) -> Response:
         rows = gateway.db.query("SELECT slot_id, book_ext_id, status FROM fer_association ORDER BY at")
-        return json_response({"associations_slots": [{"slot_id": s, "book_ext_id": b, "status": st} for s, b, st in rows]})
+        return json_response(
+            {"associations_slots": [{"slot_id": s, "book_ext_id": b, "status": st} for s, b, st in rows]}
+        )
 
     async def associations_add(request: Request) -> Response:
         body = _object(request, "slot_id", "book_ext_id")
@@ -57,7 +52,7 @@ def admin_handlers(gateway: Gateway) -> dict[str, Handler]:
     async def seed(request: Request) -> Response:
         body = request.json() if request.body.strip() else {}
         if not isinstance(body, dict):
-            raise HttpError(400, "expected a JSON object such as {\"mo\": 10, \"days\": 14, \"seed\": 1}")
+            raise HttpError(400, 'expected a JSON object such as {"mo": 10, "days": 14, "seed": 1}')
         try:
             start = dt.date.fromisoformat(body["start"]) if body.get("start") else dt.date.today()
             options = {k: int(body.get(k, d)) for k, d in (("mo", 10), ("days", 14), ("seed", 1))}

@@ -71,20 +71,28 @@ GENITIVE: dict[str, str] = {
 
 # Format-logic control (FER-FLK-*): one per kind of schema failure.
 REQUIRED = Text("R-100", "Не заполнено обязательное поле [{field}]", RECONSTRUCTED)
-REQUIRED_FOR_TYPE = Text("R-160", "Не заполнено обязательное поле [{field}] (обязательно при type = {type})", RECONSTRUCTED)
+REQUIRED_FOR_TYPE = Text(
+    "R-160", "Не заполнено обязательное поле [{field}] (обязательно при type = {type})", RECONSTRUCTED
+)
 FORBIDDEN_FOR_TYPE = Text("R-160", "Поле [{field}] не должно заполняться при type = {type}", RECONSTRUCTED)
 WRONG_TYPE = Text("R-110", "Поле [{field}] имеет неверный тип данных, ожидается {expected}", RECONSTRUCTED)
 TOO_LONG = Text("R-120", "Значение поля [{field}] превышает допустимую длину {limit} символов", RECONSTRUCTED)
 EMPTY = Text("R-120", "Поле [{field}] не может быть пустым", RECONSTRUCTED)
 BAD_ENUM = Text(
-    "R-140", "Поле [{field}] содержит недопустимое значение '{value}'. Допустимые значения: {allowed}", RECONSTRUCTED
+    "R-140",
+    "Поле [{field}] содержит недопустимое значение '{value}'. Допустимые значения: {allowed}",
+    RECONSTRUCTED,
 )
 OUT_OF_RANGE = Text("R-170", "Значение поля [{field}] вне допустимого диапазона", RECONSTRUCTED)
 NOT_AN_OBJECT = Text("R-110", "Запись должна быть JSON-объектом", RECONSTRUCTED)
 BAD_FORMAT: dict[str, Text] = {
     "guid": Text("R-130", "Поле [{field}] должно содержать GUID в нижнем регистре через дефис", RECONSTRUCTED),
     "oid": Text("R-130", "Поле [{field}] должно содержать OID (цифры, разделённые точками)", RECONSTRUCTED),
-    "snils": Text("R-150", "Поле [{field}] содержит некорректный СНИЛС (11 цифр с верной контрольной суммой)", RECONSTRUCTED),
+    "snils": Text(
+        "R-150",
+        "Поле [{field}] содержит некорректный СНИЛС (11 цифр с верной контрольной суммой)",
+        RECONSTRUCTED,
+    ),
     "fer-visit-time": Text("R-130", "Поле [{field}] должно иметь формат YYYY-MM-DDTHH:MI:SS", RECONSTRUCTED),
     "fer-timestamp": Text(
         "R-130", "Поле [{field}] должно иметь формат YYYY-MM-DDTHH:MI:SS (RFC3339/ISO8601)", RECONSTRUCTED
@@ -95,10 +103,12 @@ BAD_PATTERN = Text("R-130", "Поле [{field}] имеет неверный фо
 BAD_DURATION = Text("R-110", "Поле [{field}] должно содержать целое число минут от 1 до 1440", RECONSTRUCTED)
 
 # Whole-body problems (400, R-300).
-NOT_JSON = Text("R-300", "Формат переданных сведений некорректен и не соответствует требованиям: {reason}", RECONSTRUCTED)
+NOT_JSON = Text(
+    "R-300", "Формат переданных сведений некорректен и не соответствует требованиям: {reason}", RECONSTRUCTED
+)
 NO_DATA = Text(
     "R-300",
-    "Формат переданных сведений некорректен и не соответствует требованиям: ожидается объект {{\"data\": [...]}}",
+    'Формат переданных сведений некорректен и не соответствует требованиям: ожидается объект {{"data": [...]}}',
     RECONSTRUCTED,
 )
 WRONG_CONTENT_TYPE = Text(
@@ -107,7 +117,9 @@ WRONG_CONTENT_TYPE = Text(
     "application/json, получен '{content_type}'",
     RECONSTRUCTED,
 )
-TOO_MANY_RECORDS = Text("413", "Размер запроса превышает допустимый: не более {limit} записей в одном запросе", RECONSTRUCTED)
+TOO_MANY_RECORDS = Text(
+    "413", "Размер запроса превышает допустимый: не более {limit} записей в одном запросе", RECONSTRUCTED
+)
 
 # Duplicates (FER-DUP-*): the seed's own texts.
 DUP_IN_REQUEST = Text("R-310", "Уникальный идентификатор {genitive} [{field}] имеет дубликат внутри запроса", SEED)
@@ -142,11 +154,14 @@ DUP_MO_NAME_IN_REQUEST = Text(
 
 # Integrity (FER-REF-*, FER-AUTH-5).
 MISSING_PARENT = Text(
-    "R-200", "Запись {parent} с идентификатором [{value}], указанная в поле [{field}], не найдена в витрине", RECONSTRUCTED
+    "R-200",
+    "Запись {parent} с идентификатором [{value}], указанная в поле [{field}], не найдена в витрине",
+    RECONSTRUCTED,
 )
 PARENT_MISMATCH = Text(
     "R-200",
-    "Ресурс [{resource_id}] относится к структурному подразделению [{actual}], а не к указанному в поле [mo_id] [{mo_id}]",
+    "Ресурс [{resource_id}] относится к структурному подразделению [{actual}], "
+    "а не к указанному в поле [mo_id] [{mo_id}]",
     RECONSTRUCTED,
 )
 BOOK_SLOT_NOT_RECORDED = Text(
@@ -170,9 +185,13 @@ FOREIGN_MO = Text(
 AUTH_BAD_CREDENTIALS = Text(None, "Неверное имя пользователя или пароль", RECONSTRUCTED)
 AUTH_BAD_REQUEST = Text(None, "Некорректный запрос авторизации: {reason}", RECONSTRUCTED)
 AUTH_MISSING = Text("401", "Требуется авторизация: отсутствует заголовок Authorization", RECONSTRUCTED)
-AUTH_MALFORMED = Text("401", "Требуется авторизация: заголовок Authorization должен иметь вид 'bearer <token>'", RECONSTRUCTED)
+AUTH_MALFORMED = Text(
+    "401", "Требуется авторизация: заголовок Authorization должен иметь вид 'bearer <token>'", RECONSTRUCTED
+)
 AUTH_UNKNOWN = Text("401", "Требуется авторизация: токен не распознан", RECONSTRUCTED)
-AUTH_EXPIRED = Text("401", "Требуется авторизация: срок действия токена истёк, получите новый через /auth.svc", RECONSTRUCTED)
+AUTH_EXPIRED = Text(
+    "401", "Требуется авторизация: срок действия токена истёк, получите новый через /auth.svc", RECONSTRUCTED
+)
 
 NOT_FOUND_ID = Text("404", "Результат по заданному идентификатору SQL-запроса не найден: [{id}]", RECONSTRUCTED)
 ID_REQUIRED = Text("R-300", "Не указан обязательный параметр [{name}]", RECONSTRUCTED)

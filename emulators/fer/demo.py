@@ -111,12 +111,8 @@ MACHINES = (
             ("A04.22.001", "Ультразвуковое исследование щитовидной железы и паращитовидных желез"),
         ),
     ),
-    Equipment(
-        "MACHINE", "Флюорограф цифровой ФЦ-01-«Электрон»", "78", (("A06.09.006", "Флюорография легких"),)
-    ),
-    Equipment(
-        "MACHINE", "Маммограф цифровой Fujifilm Amulet Innovality", "78", (("A06.20.004", "Маммография"),)
-    ),
+    Equipment("MACHINE", "Флюорограф цифровой ФЦ-01-«Электрон»", "78", (("A06.09.006", "Флюорография легких"),)),
+    Equipment("MACHINE", "Маммограф цифровой Fujifilm Amulet Innovality", "78", (("A06.20.004", "Маммография"),)),
     Equipment(
         "MACHINE",
         "Томограф компьютерный Philips Ingenuity CT",
@@ -146,9 +142,7 @@ ROOMS = (
         "97",
         (_ECG, ("A12.09.001", "Исследование неспровоцированных дыхательных объемов и потоков")),
     ),
-    Equipment(
-        "ROOM", "Кабинет измерения внутриглазного давления", "65", (("A02.26.015", "Офтальмотонометрия"),)
-    ),
+    Equipment("ROOM", "Кабинет измерения внутриглазного давления", "65", (("A02.26.015", "Офтальмотонометрия"),)),
 )
 
 
@@ -511,9 +505,7 @@ class _RegionBuilder:
         self.region.referral.append(record)
 
 
-def generate_region(
-    seed: int, mo_count: int, days: int, start: dt.date, slots_per_resource_per_day: int = 8
-) -> Region:
+def generate_region(seed: int, mo_count: int, days: int, start: dt.date, slots_per_resource_per_day: int = 8) -> Region:
     """A showcase region of mo_count subdivisions with slots for days calendar days from start."""
     if mo_count < 0 or days < 0 or slots_per_resource_per_day < 0:
         raise ValueError("mo_count, days and slots_per_resource_per_day must not be negative")

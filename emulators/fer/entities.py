@@ -9,8 +9,8 @@ from typing import Any
 import jsonschema
 
 from emulators.core.contract import Contract, compile_detailed
-from emulators.core.formats import FORMATS
-from emulators.core.validation import compile_check
+from emulators.core.formats import COLUMN_FORMATS, FORMATS
+from emulators.core.validation import compile_batch_check, compile_check
 from emulators.fer import catalogue as texts
 
 # Upload order of the seed's «Порядок загрузки данных»; also the order parents are checked in.
@@ -39,6 +39,7 @@ class Entity:
     raw_schema: dict[str, Any]
     is_valid: Callable[[Any], bool]
     detailed: jsonschema.Draft7Validator
+    batch_is_valid: Callable[[list[Any]], bool] | None = None
 
     def check(self, record: Any) -> list[RecordError]:
         """FLK errors of one record: [] when it is valid (compiled fast path), else every error found."""
@@ -70,6 +71,7 @@ def load_entities(contract: Contract) -> dict[str, Entity]:
             raw_schema=raw,
             is_valid=compile_check(schema, FORMATS),
             detailed=compile_detailed(schema, FORMATS),
+            batch_is_valid=compile_batch_check(schema, FORMATS, COLUMN_FORMATS),
         )
     return entities
 

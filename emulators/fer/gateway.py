@@ -15,7 +15,7 @@ from emulators.core.config import Credential, Settings
 from emulators.core.contract import Contract, contracts_dir
 from emulators.core.faults import Fault, FaultPlan
 from emulators.core.formats import is_date
-from emulators.core.http import Handler, HttpApp, HttpError, Request, Response, bind_contract, json_response
+from emulators.core.http import Handler, HttpApp, HttpError, Request, Response, bind_contract
 from emulators.core.journal import Journal
 from emulators.core.storage import Database, RecordLog
 from emulators.fer import catalogue as texts
@@ -75,6 +75,7 @@ class Gateway:
         self.authority = Authority(self.db, self.fer, clock)
         self.freshness = Freshness(self.fer.slot_refresh_seconds, self.fer.other_refresh_seconds, clock)
         self.technical_errors: dict[str, int] = {}
+        self.blocked = {row[0] for row in self.db.query("SELECT oid FROM fer_block")}  # read on every write
         self.journal = Journal(settings.journal)
         self.app = HttpApp(NAME, self.journal, FaultPlan(FAULT_KINDS), self._render_error, render_admin_error,
                            self.fer.max_body_bytes)  # fmt: skip
@@ -120,9 +121,7 @@ class Gateway:
         handlers["book.bySlot"] = self._api(self.books_of_slot)
         return handlers
 
-    def _api(
-        self, inner: Callable[[Request, Principal], Awaitable[Response]], write: bool = False
-    ) -> Handler:
+    def _api(self, inner: Callable[[Request, Principal], Awaitable[Response]], write: bool = False) -> Handler:
         """Version (406), bearer token (401), blocked MO (405) and content type, before the operation."""
 
         async def guarded(request: Request) -> Response:
@@ -130,10 +129,8 @@ class Gateway:
             if version not in self.fer.supported_api_versions:
                 raise HttpError(406, f"{texts.STATUS[406].template}: {version}")
             principal = self.authority.verify(request.headers.get("authorization"))
-            if write:
-                blocked = self.db.query("SELECT reason FROM fer_block WHERE oid = ?", (principal.oid,))
-                if blocked:
-                    raise HttpError(405, texts.STATUS[405].format(mo=principal.oid), texts.STATUS[405].code)
+            if write and principal.oid in self.blocked:
+                raise HttpError(405, texts.STATUS[405].format(mo=principal.oid), texts.STATUS[405].code)
             return await inner(request, principal)
 
         return guarded
@@ -264,6 +261,19 @@ class Gateway:
             " ON CONFLICT(oid) DO UPDATE SET reason = excluded.reason, at = excluded.at",
             (oid, reason, self.clock()),
         )
+        self.blocked.add(oid)
+
+    def unblock(self, oid: str | None) -> int:
+        """Lift the 405 of one OID (or all) and forget its technical-error count."""
+        if oid:
+            removed = self.db.execute("DELETE FROM fer_block WHERE oid = ?", (oid,))
+            self.technical_errors.pop(oid, None)
+            self.blocked.discard(oid)
+        else:
+            removed = self.db.execute("DELETE FROM fer_block")
+            self.technical_errors.clear()
+            self.blocked.clear()
+        return removed
 
     def book_ext_id(self, slot_id: str) -> str | None:
         rows = self.db.query("SELECT book_ext_id FROM fer_association WHERE slot_id = ?", (slot_id,))
@@ -284,7 +294,10 @@ class Gateway:
         return {
             "emulator": NAME,
             "showcase": self.showcase.counts(),
-            "log": {"entries": self.showcase.log.entries if self.showcase.log else 0, "replayed_at_start": self.replayed},
+            "log": {
+                "entries": self.showcase.log.entries if self.showcase.log else 0,
+                "replayed_at_start": self.replayed,
+            },
             "credentials": self.authority.usernames(),
             "blocked": [{"oid": o, "reason": r} for o, r, _ in blocks],
             "technical_errors": self.technical_errors,
@@ -296,8 +309,7 @@ class Gateway:
         self.showcase.clear()
         self.authority.reset()
         self.freshness.clear()
-        self.technical_errors.clear()
-        self.db.execute("DELETE FROM fer_block")
+        self.unblock(None)
         self.db.execute("DELETE FROM fer_association")
 
     def _admin_handlers(self) -> dict[str, Handler]:

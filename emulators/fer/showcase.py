@@ -7,6 +7,7 @@ one log entry instead, group-committed by the log's writer thread and compacted 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +18,7 @@ from emulators.core.storage import RecordLog
 
 Row = tuple[bytes, str, tuple[Any, ...]]  # (record as JSON, owner MO OID, indexed field values)
 
-# entity -> fields indexed as groups (value -> keys); order matters for Row[2]
+# entity -> fields kept beside the JSON (Row[2], in this order); INDEXED ones also get value -> keys groups
 GROUPS: dict[str, tuple[str, ...]] = {
     "mo": ("parent_id", "name"),
     "resource": ("mo_id",),
@@ -28,6 +29,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "unaccessable_period": ("resource_id",),
     "profilecode_resource": ("resource_id",),
 }
+NOT_INDEXED = {"slot": ("visit_time", "status")}  # read from the row; a group per value would cost memory
 KEYS = {name: ("period_id" if name == "unaccessable_period" else "id") for name in GROUPS}
 # FER-DEL-1: what goes with a parent, as (child entity, child field naming the parent)
 CASCADE: dict[str, tuple[tuple[str, str], ...]] = {
@@ -46,7 +48,8 @@ class Table:
     groups: dict[str, dict[Any, set[str]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.groups = {f: {} for f in self.fields}
+        self.groups = {f: {} for f in self.fields if f not in NOT_INDEXED.get(self.name, ())}
+        self.indexed = tuple((i, f) for i, f in enumerate(self.fields) if f in self.groups)
 
     def put(self, key: str, data: bytes, oid: str, record: dict[str, Any]) -> None:
         values = tuple(record.get(f) for f in self.fields)
@@ -57,9 +60,26 @@ class Table:
                 return
             self._unindex(key, old[2])
         self.rows[key] = (data, oid, values)
-        for name, value in zip(self.fields, values, strict=True):
+        for position, name in self.indexed:
+            value = values[position]
             if value is not None:
                 self.groups[name].setdefault(value, set()).add(key)
+
+    def put_new(self, keys: list[str], datas: list[bytes], oid: str, columns: dict[str, list[Any]]) -> None:
+        """Bulk insert of records whose keys are not stored yet (the ingest fast path)."""
+        values = list(zip(*(columns[f] for f in self.fields))) if self.fields else [()] * len(keys)
+        self.rows.update(zip(keys, zip(datas, itertools.repeat(oid), values)))
+        for _, name in self.indexed:
+            group, column = self.groups[name], columns[name]
+            distinct = set(column)
+            if len(distinct) == 1:
+                (value,) = distinct
+                if value is not None:
+                    group.setdefault(value, set()).update(keys)
+                continue
+            for key, value in zip(keys, column):
+                if value is not None:
+                    group.setdefault(value, set()).add(key)
 
     def remove(self, key: str) -> Row | None:
         old = self.rows.pop(key, None)
@@ -68,15 +88,18 @@ class Table:
         return old
 
     def _unindex(self, key: str, values: tuple[Any, ...]) -> None:
-        for name, value in zip(self.fields, values, strict=True):
-            members = self.groups[name].get(value)
+        for position, name in self.indexed:
+            members = self.groups[name].get(values[position])
             if members is not None:
                 members.discard(key)
                 if not members:
-                    del self.groups[name][value]
+                    del self.groups[name][values[position]]
 
     def keys_where(self, field_name: str, value: Any) -> set[str]:
-        return self.groups[field_name].get(value, set())
+        if field_name in self.groups:
+            return self.groups[field_name].get(value, set())
+        position = self.fields.index(field_name)
+        return {key for key, row in self.rows.items() if row[2][position] == value}
 
     def value(self, key: str, field_name: str) -> Any:
         row = self.rows.get(key)
@@ -119,6 +142,20 @@ class Showcase:
         if self.log is not None and fragments:
             self.log.append("upsert", orjson.dumps({"e": entity, "rows": fragments}))
             self.logged_rows += len(fragments)
+            self._maybe_compact()
+
+    def insert_new(self, entity: str, oid: str, records: list[dict[str, Any]], keys: list[str]) -> None:
+        """Store records known to be new (no stored row with their keys), in bulk, and log them as one entry."""
+        table = self.tables[entity]
+        columns = {f: list(map(dict.get, records, itertools.repeat(f))) for f in table.fields}
+        datas = list(map(orjson.dumps, records))
+        table.put_new(keys, datas, oid, columns)
+        if entity == "slot":
+            self.slot_times.update(zip(zip(columns["resource_id"], columns["visit_time"]), keys))
+        if self.log is not None and datas:
+            rows = list(zip(itertools.repeat(oid), map(orjson.Fragment, datas)))
+            self.log.append("upsert", orjson.dumps({"e": entity, "rows": rows}))
+            self.logged_rows += len(rows)
             self._maybe_compact()
 
     def _put(self, entity: str, oid: str, record: dict[str, Any]) -> bytes:
@@ -201,6 +238,7 @@ class Showcase:
 
     def _maybe_compact(self) -> None:
         # Compact only when the log outweighs the state it describes, so the cost stays proportional.
-        if self.log is not None and self.log.entries >= self.log.compact_after:
-            if self.logged_rows >= sum(len(t.rows) for t in self.tables.values()):
-                self.compact()
+        if self.log is None or self.log.entries < self.log.compact_after:
+            return
+        if self.logged_rows >= sum(len(t.rows) for t in self.tables.values()):
+            self.compact()
