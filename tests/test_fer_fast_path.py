@@ -91,7 +91,5 @@ def _comparable(body: bytes) -> Any:
     return orjson.loads(body)
 
 
-def _no_ts(data: bytes) -> dict[str, Any]:
-    record = orjson.loads(data)
-    record.pop("update_ts")
-    return record
+def _no_ts(record: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in record.items() if k != "update_ts"}

@@ -40,6 +40,7 @@ class Entity:
     is_valid: Callable[[Any], bool]
     detailed: jsonschema.Draft7Validator
     batch_is_valid: Callable[[list[Any]], bool] | None = None
+    required_count: int = 0
 
     def check(self, record: Any) -> list[RecordError]:
         """FLK errors of one record: [] when it is valid (compiled fast path), else every error found."""
@@ -72,6 +73,7 @@ def load_entities(contract: Contract) -> dict[str, Entity]:
             is_valid=compile_check(schema, FORMATS),
             detailed=compile_detailed(schema, FORMATS),
             batch_is_valid=compile_batch_check(schema, FORMATS, COLUMN_FORMATS),
+            required_count=len(raw.get("required", ())),
         )
     return entities
 

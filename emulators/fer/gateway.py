@@ -199,7 +199,7 @@ class Gateway:
 
     def _disable_subdivisions(self, oid: str) -> None:
         rows = self.showcase.rows_where("mo", "parent_id", oid)
-        records = [{**orjson.loads(data), "enabled": "NONE"} for data, _, _ in rows]
+        records = [{**record, "enabled": "NONE"} for record, _, _ in rows]
         self.showcase.upsert("mo", oid, records)
 
     def _get(self, entity: str) -> Callable[[Request, Principal], Awaitable[Response]]:
@@ -208,7 +208,7 @@ class Gateway:
             row = self.showcase.get(entity, key)
             if row is None:
                 raise HttpError(404, texts.NOT_FOUND_ID.format(id=key), texts.NOT_FOUND_ID.code)
-            return envelope(200, result=orjson.Fragment(row[0]))
+            return envelope(200, result=row[0])
 
         return get
 
@@ -345,4 +345,4 @@ def _date_param(request: Request, name: str) -> str | None:
 
 
 def _listing(rows: list[Any]) -> Response:
-    return envelope(200, result=[orjson.Fragment(row[0]) for row in rows])
+    return envelope(200, result=[row[0] for row in rows])

@@ -16,7 +16,7 @@ import orjson
 
 from emulators.core.storage import RecordLog
 
-Row = tuple[bytes, str, tuple[Any, ...]]  # (record as JSON, owner MO OID, indexed field values)
+Row = tuple[dict[str, Any], str, tuple[Any, ...]]  # (record, owner MO OID, kept field values); never mutated
 
 # entity -> fields kept beside the JSON (Row[2], in this order); INDEXED ones also get value -> keys groups
 GROUPS: dict[str, tuple[str, ...]] = {
@@ -51,24 +51,24 @@ class Table:
         self.groups = {f: {} for f in self.fields if f not in NOT_INDEXED.get(self.name, ())}
         self.indexed = tuple((i, f) for i, f in enumerate(self.fields) if f in self.groups)
 
-    def put(self, key: str, data: bytes, oid: str, record: dict[str, Any]) -> None:
+    def put(self, key: str, record: dict[str, Any], oid: str) -> None:
         values = tuple(record.get(f) for f in self.fields)
         old = self.rows.get(key)
         if old is not None:
             if old[2] == values:
-                self.rows[key] = (data, oid, values)
+                self.rows[key] = (record, oid, values)
                 return
             self._unindex(key, old[2])
-        self.rows[key] = (data, oid, values)
+        self.rows[key] = (record, oid, values)
         for position, name in self.indexed:
             value = values[position]
             if value is not None:
                 self.groups[name].setdefault(value, set()).add(key)
 
-    def put_new(self, keys: list[str], datas: list[bytes], oid: str, columns: dict[str, list[Any]]) -> None:
+    def put_new(self, keys: list[str], records: list[dict[str, Any]], oid: str, columns: dict[str, list[Any]]) -> None:
         """Bulk insert of records whose keys are not stored yet (the ingest fast path)."""
         values = list(zip(*(columns[f] for f in self.fields))) if self.fields else [()] * len(keys)
-        self.rows.update(zip(keys, zip(datas, itertools.repeat(oid), values)))
+        self.rows.update(zip(keys, zip(records, itertools.repeat(oid), values)))
         for _, name in self.indexed:
             group, column = self.groups[name], columns[name]
             distinct = set(column)
@@ -135,32 +135,28 @@ class Showcase:
 
     def upsert(self, entity: str, oid: str, records: list[dict[str, Any]]) -> None:
         """Store validated records (all owned by `oid`) and log them as one entry."""
-        fragments = []
         for record in records:
-            data = self._put(entity, oid, record)
-            fragments.append((oid, orjson.Fragment(data)))
-        if self.log is not None and fragments:
-            self.log.append("upsert", orjson.dumps({"e": entity, "rows": fragments}))
-            self.logged_rows += len(fragments)
+            self._put(entity, oid, record)
+        if self.log is not None and records:
+            self.log.append("upsert", orjson.dumps({"e": entity, "rows": [(oid, r) for r in records]}))
+            self.logged_rows += len(records)
             self._maybe_compact()
 
     def insert_new(self, entity: str, oid: str, records: list[dict[str, Any]], keys: list[str]) -> None:
         """Store records known to be new (no stored row with their keys), in bulk, and log them as one entry."""
         table = self.tables[entity]
         columns = {f: list(map(dict.get, records, itertools.repeat(f))) for f in table.fields}
-        datas = list(map(orjson.dumps, records))
-        table.put_new(keys, datas, oid, columns)
+        table.put_new(keys, records, oid, columns)
         if entity == "slot":
             self.slot_times.update(zip(zip(columns["resource_id"], columns["visit_time"]), keys))
-        if self.log is not None and datas:
-            rows = list(zip(itertools.repeat(oid), map(orjson.Fragment, datas)))
-            self.log.append("upsert", orjson.dumps({"e": entity, "rows": rows}))
-            self.logged_rows += len(rows)
+        if self.log is not None and records:
+            # one dumps for the whole batch: per-record calls cost ~3 µs each here (a 4 KiB buffer apiece)
+            self.log.append("upsert", orjson.dumps({"e": entity, "rows": list(zip(itertools.repeat(oid), records))}))
+            self.logged_rows += len(records)
             self._maybe_compact()
 
-    def _put(self, entity: str, oid: str, record: dict[str, Any]) -> bytes:
+    def _put(self, entity: str, oid: str, record: dict[str, Any]) -> None:
         key = record[KEYS[entity]]
-        data = orjson.dumps(record)
         table = self.tables[entity]
         if entity == "slot":
             old = table.rows.get(key)
@@ -169,8 +165,7 @@ class Showcase:
                 if self.slot_times.get(old_time) == key:
                     del self.slot_times[old_time]
             self.slot_times[(record["resource_id"], record["visit_time"])] = key
-        table.put(key, data, oid, record)
-        return data
+        table.put(key, record, oid)
 
     def delete(self, entity: str, key: str) -> dict[str, list[str]]:
         """Delete one record and its dependants (FER-DEL-1); returns what was removed, per entity."""
@@ -230,7 +225,7 @@ class Showcase:
             return
         chunks = []
         for name, table in self.tables.items():
-            rows = [(oid, orjson.Fragment(data)) for data, oid, _ in table.rows.values()]
+            rows = [(oid, record) for record, oid, _ in table.rows.values()]
             for start in range(0, len(rows), chunk_rows):
                 chunks.append(orjson.dumps({"e": name, "rows": rows[start : start + chunk_rows]}))
         self.log.compact(chunks)
@@ -242,3 +237,4 @@ class Showcase:
             return
         if self.logged_rows >= sum(len(t.rows) for t in self.tables.values()):
             self.compact()
+

@@ -153,14 +153,16 @@ class Upload:
         if self.enforce_ownership and owners - {self.oid}:
             return False
         if self.entity.name == "slot":
-            resource_mo = self.showcase.tables["resource"].value
+            resources = self.showcase.tables["resource"].rows  # Row[2][0] is the resource's mo_id
             pairs = set(
                 zip(map(operator.itemgetter("resource_id"), records), map(operator.itemgetter("mo_id"), records))
             )
-            return all(resource_mo(resource, "mo_id") == mo for resource, mo in pairs)
+            return all(resources[resource][2][0] == mo for resource, mo in pairs)
         return True
 
     def _note_service_fields(self, records: list[dict[str, Any]]) -> None:
+        if records and max(map(len, records)) <= self.entity.required_count:
+            return  # every record holds exactly its required fields: nothing extra was sent
         sent = sum(map(dict.__contains__, records, itertools.repeat("update_ts")))
         if sent:
             for record in records:
