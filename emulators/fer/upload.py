@@ -116,7 +116,9 @@ class Upload:
         reference for errors; tests check that both paths store the same thing.
         """
         check = self.entity.batch_is_valid
-        if check is None or not records or not check(records):
+        if check is None or not records:
+            return False
+        if not check(records):
             return False
         key_name = self.entity.key
         keys = list(map(operator.itemgetter(key_name), records))
