@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -142,8 +142,12 @@ class RecordLog:
             self.entries += 1
             self._cond.notify()
 
-    def compact(self, chunks: list[bytes]) -> None:
-        """Replace the snapshot with `chunks` (the whole current state) and drop the log written so far."""
+    def compact(self, chunks: Callable[[], Iterable[bytes]]) -> None:
+        """Replace the snapshot with `chunks()` (the whole current state) and drop the log written so far.
+
+        `chunks` runs in the writer thread, so serialising a large state does not stall the caller; it must
+        only read data that is never mutated in place.
+        """
         with self._cond:
             self._queue.append(("__compact__", chunks))
             self._queued += 1
@@ -151,7 +155,7 @@ class RecordLog:
             self._cond.notify()
 
     def clear(self) -> None:
-        self.compact([])
+        self.compact(list)
 
     def flush(self, timeout: float = 30.0) -> bool:
         """Wait until everything appended so far is committed."""
@@ -191,6 +195,6 @@ class RecordLog:
                 conn.execute("DELETE FROM record_snapshot WHERE stream = ?", (self.stream,))
                 conn.executemany(
                     "INSERT INTO record_snapshot (stream, chunk, payload) VALUES (?, ?, ?)",
-                    [(self.stream, i, chunk) for i, chunk in enumerate(payload)],
+                    [(self.stream, i, chunk) for i, chunk in enumerate(payload())],
                 )
             conn.executemany("INSERT INTO record_log (stream, op, payload) VALUES (?, ?, ?)", plain)

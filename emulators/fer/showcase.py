@@ -8,7 +8,7 @@ one log entry instead, group-committed by the log's writer thread and compacted 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -220,14 +220,17 @@ class Showcase:
             self.log.clear()
 
     def compact(self, chunk_rows: int = 20_000) -> None:
-        """Write the whole state as a snapshot and drop the log (done in the log's writer thread)."""
+        """Write the whole state as a snapshot and drop the log; serialised in the log's writer thread."""
         if self.log is None:
             return
-        chunks = []
-        for name, table in self.tables.items():
-            rows = [(oid, record) for record, oid, _ in table.rows.values()]
-            for start in range(0, len(rows), chunk_rows):
-                chunks.append(orjson.dumps({"e": name, "rows": rows[start : start + chunk_rows]}))
+        frozen = [(name, list(table.rows.values())) for name, table in self.tables.items()]  # stored rows never change
+
+        def chunks() -> Iterator[bytes]:
+            for name, rows in frozen:
+                for start in range(0, len(rows), chunk_rows):
+                    part = [(oid, record) for record, oid, _ in rows[start : start + chunk_rows]]
+                    yield orjson.dumps({"e": name, "rows": part})
+
         self.log.compact(chunks)
         self.logged_rows = 0
 
