@@ -3,6 +3,9 @@
 The gateway runs exactly as `medstand up fer` does — auth, every check and SQLite persistence on — in a fresh
 temporary data dir, on a free port. The client is a minimal HTTP/1.1 keep-alive client on asyncio streams with
 pre-encoded requests, so that on a small machine it costs far less CPU than the server it measures.
+
+The same requests are then sent to the issue's reference stack (`_reference_app.py`), and the gateway's rate is
+reported as a fraction of it: this machine's speed drifts 2–3× over minutes, a ratio measured in one run does not.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import timeit
 import urllib.error
 import urllib.request
 import uuid
@@ -92,31 +96,44 @@ def gateway(mos: int = 20, resources_per_mo: int = 50, journal: bool = True) -> 
         port = free_port()
         command = [sys.executable, "-m", "emulators.cli", "up", "fer", "--fer-port", str(port)]
         command += ["--data-dir", data_dir, "--quiet"] + ([] if journal else ["--no-journal"])
-        log_path = Path(data_dir) / "server.log"
-        with log_path.open("wb") as log:
-            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            _wait_healthy(process, port, log_path)
-            status, answer = post_json(
-                f"http://{HOST}:{port}/auth.svc", {"username": USERNAME, "password": PASSWORD}
-            )
+        with _serve(command, port, Path(data_dir) / "server.log") as pid:
+            status, answer = post_json(f"http://{HOST}:{port}/auth.svc", {"username": USERNAME, "password": PASSWORD})
             if status != 200:
                 raise RuntimeError(f"auth failed: {status} {answer}")
-            stand = Stand(port, process.pid, answer["Result"]["Value"])
+            stand = Stand(port, pid, answer["Result"]["Value"])
             _create_fixtures(stand, mos, resources_per_mo)
             yield stand
-        finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            if process.returncode not in (0, -signal.SIGTERM):
-                print(
-                    f"server exited with {process.returncode}:\n{log_path.read_text()[-3000:]}",
-                    file=sys.stderr,
-                )
+
+
+@contextlib.contextmanager
+def reference() -> Iterator[Stand]:
+    """Start the issue's reference stack (`_reference_app.py`) on a free port: a Stand without token or fixtures."""
+    with tempfile.TemporaryDirectory(prefix="fer-reference-") as log_dir:
+        port = free_port()
+        command = [sys.executable, str(Path(__file__).with_name("_reference_app.py")), "--port", str(port)]
+        with _serve(command, port, Path(log_dir) / "server.log") as pid:
+            yield Stand(port, pid, token="")
+
+
+@contextlib.contextmanager
+def _serve(command: list[str], port: int, log_path: Path) -> Iterator[int]:
+    """Run a server subprocess until it answers /__admin/health, yield its pid; always stop it with SIGTERM."""
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    healthy = False  # a server that dies while starting is reported by _wait_healthy
+    try:
+        _wait_healthy(process, port, log_path)
+        healthy = True
+        yield process.pid
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if healthy and process.returncode not in (0, -signal.SIGTERM):
+            print(f"server exited with {process.returncode}:\n{log_path.read_text()[-3000:]}", file=sys.stderr)
 
 
 def _wait_healthy(process: subprocess.Popen[bytes], port: int, log_path: Path, timeout: float = 30) -> None:
@@ -154,9 +171,7 @@ def _create_fixtures(stand: Stand, mos: int, per_mo: int) -> None:
     stand.resources = [(r["mo_id"], r["id"]) for r in resources]
 
 
-def slot_requests(
-    stand: Stand, total: int, batch: int, compress: bool = False
-) -> tuple[list[bytes], list[list[str]]]:
+def slot_requests(stand: Stand, total: int, batch: int, compress: bool = False) -> tuple[list[bytes], list[list[str]]]:
     """Pre-encoded POST /api/slot requests and the ids each carries.
 
     Slot n goes to resource n mod R at base + (n div R)·20 min, so every (resource, visit_time) is unique.
@@ -302,3 +317,37 @@ def report(load: Load, rss_mib: float) -> None:
     """The lines both benchmarks print after their own figures."""
     print(f"server peak RSS  {rss_mib:.1f} MiB")
     print(f"CPU seconds      {load.cpu}")
+
+
+def calibration(moment: str) -> str:
+    """One line: how fast this machine runs plain Python right now (lower is faster)."""
+    best = min(timeit.repeat("sum(range(1000))", number=1000, repeat=5)) / 1000 * 1e6
+    return f"CPU calibration  sum(range(1000)) {best:.1f} µs, best of 5×1000 ({moment})"
+
+
+@dataclass
+class Reference:
+    """The issue's reference figures for one benchmark: what it measured "here", and what the target is."""
+
+    issue_figure: int  # the reference stack's rate when the issue measured it
+    target: int  # our target, at that same moment
+    unit: str  # "slots/s" or "requests/s"
+
+
+def compare(reference: Reference, gateway_rate: float, load: Load, count: int, ids: Sequence[Sequence[str]]) -> bool:
+    """Print the reference stack's rate for the same requests and the gateway's as a fraction of it; True if ok.
+
+    `count` is what the rate counts (slots or requests) in the load; the target fraction is target / issue_figure.
+    """
+    found = failures(load, ids)
+    rate = count / load.seconds
+    target = reference.target / reference.issue_figure
+    print(f"reference        {rate:,.0f} {reference.unit}    Starlette + orjson + fastjsonschema, no auth, no storage; "
+          f"p50 {percentile_ms(load.latencies, 0.5):.1f} ms, p99 {percentile_ms(load.latencies, 0.99):.1f} ms; "
+          f"failures {len(found)}")  # fmt: skip
+    print(f"reference CPU    {load.cpu}")
+    print(f"gateway/ref      {gateway_rate / rate:.3f}    target ≥ {target:.3f} = 1/{1 / target:.0f} (the issue: "
+          f"{reference.target:,} {reference.unit} vs its reference {reference.issue_figure:,})")  # fmt: skip
+    for line in found[:5]:
+        print(f"  reference {line}")
+    return not found

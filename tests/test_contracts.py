@@ -53,11 +53,6 @@ def test_auth_answers_conform_to_their_schema(fer: Fer) -> None:
         jsonschema.validate(answer.json(), schema)
 
 
-def test_webhook_operations_are_declared_and_answer_501_until_built(fer: Fer) -> None:
-    answer = fer.http.post(f"{fer.url}/api/callback", json={"address": "http://127.0.0.1:1"})
-    assert answer.status_code == 501 and "ещё не реализована" in answer.json()["error"]["errorMessage"]
-
-
 def test_compose_file_declares_the_fer_service_from_the_repo_dockerfile() -> None:
     import shutil
     import subprocess
@@ -71,5 +66,10 @@ def test_compose_file_declares_the_fer_service_from_the_repo_dockerfile() -> Non
     assert (root / "Dockerfile").exists()
     docker = shutil.which("docker")
     if docker and subprocess.run([docker, "compose", "version"], capture_output=True).returncode == 0:
-        subprocess.run([docker, "compose", "-f", str(root / "docker-compose.yml"), "config"], check=True,
-                       capture_output=True)  # fmt: skip
+        command = [docker, "compose"]
+    elif shutil.which("docker-compose"):
+        command = [str(shutil.which("docker-compose"))]
+    else:
+        return  # no compose client on this machine: the YAML checks above still ran
+    done = subprocess.run([*command, "-f", str(root / "docker-compose.yml"), "config", "-q"], capture_output=True)
+    assert done.returncode == 0, done.stderr

@@ -44,6 +44,7 @@ class FerSettings:
     slot_refresh_seconds: float = 30.0
     other_refresh_seconds: float = 3600.0
     token_secret: str = ""
+    webhook_probe_timeout_seconds: float = 5.0
     credentials: tuple[Credential, ...] = (Credential(SEED_EXAMPLE_USERNAME, SEED_EXAMPLE_PASSWORD),)
 
 

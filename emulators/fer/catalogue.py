@@ -196,3 +196,17 @@ AUTH_EXPIRED = Text(
 NOT_FOUND_ID = Text("404", "Результат по заданному идентификатору SQL-запроса не найден: [{id}]", RECONSTRUCTED)
 ID_REQUIRED = Text("R-300", "Не указан обязательный параметр [{name}]", RECONSTRUCTED)
 BAD_DATE_PARAM = Text("R-300", "Параметр [{name}] должен иметь формат YYYY-MM-DD", RECONSTRUCTED)
+
+# Webhook registration (FER-CB-*): «Альтернативный поток 5а» — an error answer when the probe fails.
+WEBHOOK_UNREACHABLE = Text("R-400", "Ошибка регистрации ответного сервиса. {reason}", RECONSTRUCTED)
+WEBHOOK_BAD_ADDRESS = Text(
+    "R-300",
+    "Ошибка регистрации ответного сервиса: адрес '{address}' должен быть URL вида http(s)://host:port",
+    RECONSTRUCTED,
+)
+WEBHOOK_BODY = Text(
+    "R-300",
+    'Ошибка регистрации ответного сервиса: ожидается {"address": "<URL>"} или {"address", "depart_oid"}',
+    RECONSTRUCTED,
+)
+WEBHOOK_NONE = Text("404", "Ответный сервис для [{whom}] не зарегистрирован", RECONSTRUCTED)

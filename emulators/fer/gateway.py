@@ -15,8 +15,9 @@ from emulators.core.config import Credential, Settings
 from emulators.core.contract import Contract, contracts_dir
 from emulators.core.faults import Fault, FaultPlan
 from emulators.core.formats import is_date
-from emulators.core.http import Handler, HttpApp, HttpError, Request, Response, bind_contract
+from emulators.core.http import Handler, HttpApp, HttpError, Request, Response, bind_contract, json_response
 from emulators.core.journal import Journal
+from emulators.core.outbound import Outbound
 from emulators.core.storage import Database, RecordLog
 from emulators.fer import catalogue as texts
 from emulators.fer.auth import Authority, Principal
@@ -24,6 +25,7 @@ from emulators.fer.entities import ENTITY_SCHEMAS, load_entities
 from emulators.fer.freshness import Freshness
 from emulators.fer.showcase import Showcase
 from emulators.fer.upload import Upload
+from emulators.fer.webhooks import Webhooks, is_http_url
 
 NAME = "fer"
 GATEWAY_CONTRACT = "fer/gateway.openapi.yaml"
@@ -77,6 +79,8 @@ class Gateway:
         self.technical_errors: dict[str, int] = {}
         self.blocked = {row[0] for row in self.db.query("SELECT oid FROM fer_block")}  # read on every write
         self.journal = Journal(settings.journal)
+        self.outbound = Outbound(self.journal, NAME)
+        self.webhooks = Webhooks(self.db, self.outbound, self.fer.webhook_probe_timeout_seconds)
         self.app = HttpApp(NAME, self.journal, FaultPlan(FAULT_KINDS), self._render_error, render_admin_error,
                            self.fer.max_body_bytes)  # fmt: skip
         self.app.fault_hooks["expire-token"] = lambda fault, request: self.authority.expire_all()
@@ -101,6 +105,7 @@ class Gateway:
         return self._render_error(request, status, message, texts.STATUS.get(status, texts.STATUS[500]).code)
 
     async def _shutdown(self) -> None:
+        await self.outbound.close()
         self.close()
 
     def close(self) -> None:
@@ -119,6 +124,10 @@ class Gateway:
         handlers["resource.byMo"] = self._api(self.resources_of_mo)
         handlers["slot.byResource"] = handlers["slot.byResourceCorrectSpelling"] = self._api(self.slots_of_resource)
         handlers["book.bySlot"] = self._api(self.books_of_slot)
+        handlers["callback.register"] = self._api(self.register_webhook)
+        handlers["callback.get"] = self._api(self.get_webhook)
+        handlers["callback.delete"] = self._api(self.delete_webhook)
+        handlers["callback.check"] = self._api(self.check_webhook)
         return handlers
 
     def _api(self, inner: Callable[[Request, Principal], Awaitable[Response]], write: bool = False) -> Handler:
@@ -253,6 +262,66 @@ class Gateway:
             raise HttpError(404, texts.NOT_FOUND_ID.format(id=slot_id), texts.NOT_FOUND_ID.code)
         return _listing(self.showcase.rows_where("book", "slot_id", slot_id))
 
+    # -- webhook (ответный сервис) ----------------------------------------------------------------------
+
+    async def register_webhook(self, request: Request, principal: Principal) -> Response:
+        """POST /api/callback (FER-CB-1): probe `GET {address}/booking/book`, register only on 200."""
+        _require_json(request)
+        try:
+            body = request.json()
+        except HttpError as exc:
+            raise HttpError(400, texts.NOT_JSON.format(reason=exc.message), texts.NOT_JSON.code) from exc
+        if not isinstance(body, dict) or not isinstance(body.get("address"), str):
+            raise HttpError(400, texts.WEBHOOK_BODY.template, texts.WEBHOOK_BODY.code)
+        depart_oid = body.get("depart_oid") or ""
+        if not isinstance(depart_oid, str):
+            raise HttpError(400, texts.WEBHOOK_BODY.template, texts.WEBHOOK_BODY.code)
+        return await self._register(principal.oid, depart_oid.strip(), body["address"].strip())
+
+    async def _register(self, oid: str, depart_oid: str, address: str) -> Response:
+        if not is_http_url(address):
+            raise HttpError(400, texts.WEBHOOK_BAD_ADDRESS.format(address=address), texts.WEBHOOK_BAD_ADDRESS.code)
+        probe = await self.webhooks.probe(address)
+        if not probe.available:
+            text = texts.WEBHOOK_UNREACHABLE
+            raise HttpError(400, text.format(reason=probe.message), text.code)
+        self.webhooks.register(oid, depart_oid, address)
+        response = json_response({"address": address})
+        response.summary = f"webhook of {oid}{' / ' + depart_oid if depart_oid else ''} -> {address}"
+        if depart_oid and not any(
+            record.get("branch_oid") == depart_oid for record, _, _ in self.showcase.rows_where("mo", "parent_id", oid)
+        ):
+            response.notes.append(f"depart_oid {depart_oid} is not the branch_oid of any uploaded subdivision of {oid}")
+        return response
+
+    async def get_webhook(self, request: Request, principal: Principal) -> Response:
+        """GET /api/callback (FER-CB-2); with `address` it is the seed's «Обновление вебхука»."""
+        depart_oid = request.query.get("depart_oid", "").strip()
+        if "address" in request.query:
+            return await self._register(principal.oid, depart_oid, request.query["address"].strip())
+        address = self.webhooks.address(principal.oid, depart_oid)
+        if address is None:
+            raise HttpError(404, texts.WEBHOOK_NONE.format(whom=depart_oid or principal.oid), texts.WEBHOOK_NONE.code)
+        return json_response({"address": address})
+
+    async def delete_webhook(self, request: Request, principal: Principal) -> Response:
+        depart_oid = request.query.get("depart_oid", "").strip()
+        address = self.webhooks.remove(principal.oid, depart_oid)
+        if address is None:
+            raise HttpError(404, texts.WEBHOOK_NONE.format(whom=depart_oid or principal.oid), texts.WEBHOOK_NONE.code)
+        return json_response({"address": address})
+
+    async def check_webhook(self, request: Request, principal: Principal) -> Response:
+        """GET /api/callback/check?address= (FER-CB-2): reachability, without registering."""
+        address = request.query.get("address", "").strip()
+        if not is_http_url(address):
+            raise HttpError(400, texts.WEBHOOK_BAD_ADDRESS.format(address=address), texts.WEBHOOK_BAD_ADDRESS.code)
+        probe = await self.webhooks.probe(address)
+        return json_response(
+            {"address": address, "available": probe.available, "status": probe.status, "message": probe.message,
+             "latency_ms": probe.latency_ms}
+        )  # fmt: skip
+
     # -- blocks and associations -----------------------------------------------------------------------
 
     def block(self, oid: str, reason: str) -> None:
@@ -303,6 +372,7 @@ class Gateway:
             "technical_errors": self.technical_errors,
             "freshness": self.freshness.report(),
             "associations": int(self.db.query("SELECT COUNT(*) FROM fer_association")[0][0]),
+            "webhooks": self.webhooks.all(),
         }
 
     def reset(self) -> None:
@@ -311,6 +381,7 @@ class Gateway:
         self.freshness.clear()
         self.unblock(None)
         self.db.execute("DELETE FROM fer_association")
+        self.webhooks.clear()
 
     def _admin_handlers(self) -> dict[str, Handler]:
         from emulators.fer.admin import admin_handlers

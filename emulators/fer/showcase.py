@@ -240,4 +240,3 @@ class Showcase:
             return
         if self.logged_rows >= sum(len(t.rows) for t in self.tables.values()):
             self.compact()
-
