@@ -4,8 +4,10 @@ The gateway runs exactly as `medstand up fer` does — auth, every check and SQL
 temporary data dir, on a free port. The client is a minimal HTTP/1.1 keep-alive client on asyncio streams with
 pre-encoded requests, so that on a small machine it costs far less CPU than the server it measures.
 
-The same requests are then sent to the issue's reference stack (`_reference_app.py`), and the gateway's rate is
-reported as a fraction of it: this machine's speed drifts 2–3× over minutes, a ratio measured in one run does not.
+The same requests also go to the issue's reference stack (`_reference_app.py`), and the gateway's rate is reported as
+a fraction of its rate. This machine's speed drifts 2–3× within seconds, so by default both servers run at once and
+the load is sent in interleaved rounds (`interleave`): one chunk to one server, the same chunk to the other, never
+both at once, alternating which goes first; each round gives a ratio measured at (nearly) one machine speed.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import gzip
 import os
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -224,46 +227,131 @@ class Connection:
 
 @dataclass
 class Load:
-    seconds: float
+    seconds: float  # wall time of the requests, from the first sent to the last answer
     latencies: list[float]  # seconds, one per request
     answers: list[tuple[int, bytes]]  # (status, body); status 0 = transport error, body its text
-    cpu: str = ""  # who used the CPU during the load, for the report
+    server_cpu: float = 0.0  # CPU seconds of the server process (all threads), up to when it went idle again
+    loop_cpu: float = 0.0  # … of its main (event-loop) thread
+    client_cpu: float = 0.0  # … of this client process, during the requests
+    settle: float = 0.0  # wall seconds waited after the last answer until the server was idle (not in `seconds`)
+
+    @property
+    def cpu(self) -> str:
+        """Who used the CPU during the load, for the report."""
+        return (
+            f"server {self.server_cpu:.1f} (event-loop thread {self.loop_cpu:.1f}), client {self.client_cpu:.1f}, "
+            f"in {self.seconds:.1f} s wall (+{self.settle:.2f} s until the server was idle); {cpu_note()}"
+        )
 
 
 def measure(stand: Stand, requests: Sequence[bytes], concurrency: int) -> Load:
-    """Run the load and note the CPU seconds the server, its event-loop thread and this client spent on it."""
-    server, loop, client = *stand.cpu_seconds(), time.process_time()
+    """Run the load, wait until the server is idle again, note the CPU seconds the server, its event-loop thread
+    and this client spent on it."""
+    server, loop = stand.cpu_seconds()
+    client = time.process_time()
     load = run(run_load(stand.port, requests, concurrency))
+    load.client_cpu = time.process_time() - client
+    load.settle = settle(stand)
     server_after, loop_after = stand.cpu_seconds()
-    load.cpu = (
-        f"server {server_after - server:.1f} (event-loop thread {loop_after - loop:.1f}), "
-        f"client {time.process_time() - client:.1f}, in {load.seconds:.1f} s wall; {cpu_note()}"
-    )
+    load.server_cpu, load.loop_cpu = server_after - server, loop_after - loop
     return load
 
 
+def settle(stand: Stand, quiet: float = 0.05, timeout: float = 30) -> float:
+    """Wait until the server has used at most one clock tick of CPU in `quiet` seconds; return the wall time waited.
+
+    The gateway answers before its writer thread has committed the records (and compacted the log); that work
+    must not run into the next measurement — in interleaved mode, into the other server's chunk.
+    """
+    began = time.perf_counter()
+    tick = 1 / os.sysconf("SC_CLK_TCK")
+    last = stand.cpu_seconds()[0]
+    while time.perf_counter() - began < timeout:
+        time.sleep(quiet)
+        now = stand.cpu_seconds()[0]
+        if now - last <= tick * 1.01:
+            break
+        last = now
+    return time.perf_counter() - began
+
+
 async def run_load(port: int, requests: Sequence[bytes], concurrency: int) -> Load:
-    """Send every request once over `concurrency` keep-alive connections, as fast as answers come back."""
+    """Send every request once over `concurrency` keep-alive connections, as fast as answers come back.
+
+    The connections are opened before the clock starts and closed after it stops.
+    """
     latencies = [0.0] * len(requests)
     answers: list[tuple[int, bytes]] = [(0, b"not sent")] * len(requests)
     queue = iter(range(len(requests)))  # shared by the workers; asyncio is single-threaded
+    connections = [await Connection.open(port) for _ in range(concurrency)]
 
-    async def worker() -> None:
-        connection = await Connection.open(port)
+    async def worker(k: int) -> None:
         for i in queue:
             began = time.perf_counter()
             try:
-                answers[i] = await connection.send(requests[i])
+                answers[i] = await connections[k].send(requests[i])
             except (OSError, ValueError, asyncio.IncompleteReadError) as exc:
                 answers[i] = (0, repr(exc).encode())
-                connection.close()
-                connection = await Connection.open(port)
+                connections[k].close()
+                connections[k] = await Connection.open(port)
             latencies[i] = time.perf_counter() - began
-        connection.close()
 
     began = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return Load(time.perf_counter() - began, latencies, answers)
+    await asyncio.gather(*(worker(k) for k in range(concurrency)))
+    seconds = time.perf_counter() - began
+    for connection in connections:
+        connection.close()
+    return Load(seconds, latencies, answers)
+
+
+@dataclass
+class Interleaved:
+    """Both servers' loads over the same rounds: per-server totals and the per-round ratios."""
+
+    gateway: Load  # the gateway's chunks merged: summed seconds and CPU, latencies and answers in request order
+    reference: Load
+    round_ratios: list[float]  # gateway rate / reference rate in each round = reference seconds / gateway seconds
+    chunk: int  # requests per chunk (the last may be smaller)
+
+    @property
+    def ratio(self) -> float:
+        """The gateway's rate over all rounds ÷ the reference's (the same requests, so the inverse time ratio)."""
+        return self.reference.seconds / self.gateway.seconds
+
+    @property
+    def median_ratio(self) -> float:
+        return statistics.median(self.round_ratios)
+
+
+def interleave(gateway: Stand, reference: Stand, requests: Sequence[bytes], concurrency: int, rounds: int) -> Interleaved:
+    """Split the requests into `rounds` chunks; send each chunk to both servers in turn, never to both at once.
+
+    The gateway is first in even rounds, the reference in odd ones. The gateway gets every request exactly once
+    over all rounds (so every slot it receives is unique); the reference, which stores nothing, gets the same bytes.
+    After each chunk the client waits until that server is idle again (see `settle`) before the next one starts.
+    """
+    rounds = max(1, min(rounds, len(requests)))
+    bounds = [len(requests) * r // rounds for r in range(rounds + 1)]
+    loads: dict[str, list[Load]] = {"gateway": [], "reference": []}
+    for r in range(rounds):
+        chunk = requests[bounds[r] : bounds[r + 1]]
+        order = (("gateway", gateway), ("reference", reference))
+        for name, stand in order if r % 2 == 0 else order[::-1]:
+            loads[name].append(measure(stand, chunk, concurrency))
+    ratios = [ref.seconds / gw.seconds for gw, ref in zip(loads["gateway"], loads["reference"], strict=True)]
+    return Interleaved(_merge(loads["gateway"]), _merge(loads["reference"]), ratios, bounds[1] - bounds[0])
+
+
+def _merge(loads: Sequence[Load]) -> Load:
+    return Load(
+        seconds=sum(load.seconds for load in loads),
+        latencies=[value for load in loads for value in load.latencies],
+        answers=[answer for load in loads for answer in load.answers],
+        server_cpu=sum(load.server_cpu for load in loads),
+        loop_cpu=sum(load.loop_cpu for load in loads),
+        client_cpu=sum(load.client_cpu for load in loads),
+        settle=sum(load.settle for load in loads),
+    )
 
 
 def failures(load: Load, ids: Sequence[Sequence[str]]) -> list[str]:

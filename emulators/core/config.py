@@ -45,6 +45,9 @@ class FerSettings:
     other_refresh_seconds: float = 3600.0
     token_secret: str = ""
     webhook_probe_timeout_seconds: float = 5.0
+    booking_deadline_seconds: float = 10.0
+    booking_late_grace_seconds: float = 3.0
+    followup_seconds: float = 30.0
     credentials: tuple[Credential, ...] = (Credential(SEED_EXAMPLE_USERNAME, SEED_EXAMPLE_PASSWORD),)
 
 

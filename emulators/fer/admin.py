@@ -6,7 +6,9 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from emulators.core.http import Handler, HttpError, Request, Response, json_response
+from emulators.fer.booking import Result
 from emulators.fer.demo import generate_region
+from emulators.fer.epgu import EPGU_TAGS, REFERRAL_TAGS, SlotQuery, find_slots, group_slots
 
 if TYPE_CHECKING:
     from emulators.fer.gateway import Gateway
@@ -62,7 +64,37 @@ def admin_handlers(gateway: Gateway) -> dict[str, Handler]:
             raise HttpError(400, "mo must be 1..2000 and days 1..120")
         return json_response(load_region(gateway, options["seed"], options["mo"], options["days"], start), 201)
 
+    async def epgu_book(request: Request) -> Response:
+        body = request.json() if request.body.strip() else {}
+        if not isinstance(body, dict):
+            raise HttpError(400, 'expected a JSON object (every field optional), e.g. {"slot_id": "…"}')
+        result = await gateway.booking.book(body)
+        return _result(result)
+
+    async def epgu_cancel(request: Request) -> Response:
+        body = _object(request, "book_ext_id")
+        return _result(await gateway.booking.cancel(body["book_ext_id"].strip()))
+
+    async def epgu_slots(request: Request) -> Response:
+        params = request.query
+        try:
+            query = SlotQuery(
+                mo_id=params.get("mo_id"), speciality_id=params.get("speciality_id"),
+                service_code=params.get("service_code"), profile_code=params.get("profile_code"),
+                patient_age=int(params["age"]) if params.get("age") else None,
+                date_from=dt.date.fromisoformat(params["date_from"]) if params.get("date_from") else dt.date.today(),
+                days=int(params.get("days", 14)),
+                tags=REFERRAL_TAGS if params.get("referral") in {"1", "true"} else EPGU_TAGS,
+            )  # fmt: skip
+        except ValueError as exc:
+            raise HttpError(400, f"bad search parameter: {exc}") from exc
+        slots = find_slots(gateway.showcase, query)
+        return json_response({"count": len(slots), "groups": group_slots(slots), "first": slots[:1]})
+
     return {
+        "admin.fer.epgu.book": epgu_book,
+        "admin.fer.epgu.cancel": epgu_cancel,
+        "admin.fer.epgu.slots": epgu_slots,
         "admin.fer.credentials.list": credentials_list,
         "admin.fer.credentials.add": credentials_add,
         "admin.fer.tokens.expire": tokens_expire,
@@ -120,3 +152,9 @@ def _object(request: Request, *required: str) -> dict[str, Any]:
     if not isinstance(body, dict) or not all(isinstance(body.get(k), str) and body[k].strip() for k in required):
         raise HttpError(400, f"expected a JSON object with string fields {', '.join(required)}")
     return body
+
+
+def _result(result: Result) -> Response:
+    response = json_response(result.as_dict())
+    response.summary = f"{result.outcome}: {result.message}"[:200]
+    return response

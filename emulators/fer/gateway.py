@@ -21,6 +21,7 @@ from emulators.core.outbound import Outbound
 from emulators.core.storage import Database, RecordLog
 from emulators.fer import catalogue as texts
 from emulators.fer.auth import Authority, Principal
+from emulators.fer.booking import Booking
 from emulators.fer.entities import ENTITY_SCHEMAS, load_entities
 from emulators.fer.freshness import Freshness
 from emulators.fer.showcase import Showcase
@@ -30,6 +31,7 @@ from emulators.fer.webhooks import Webhooks, is_http_url
 NAME = "fer"
 GATEWAY_CONTRACT = "fer/gateway.openapi.yaml"
 ADMIN_CONTRACT = "fer/admin.openapi.yaml"
+MIS_CONTRACT = "fer/mis-booking.openapi.yaml"
 FAULT_KINDS = ("delay", "status", "maintenance", "drop", "expire-token")
 SCHEMA = [
     "CREATE TABLE IF NOT EXISTS fer_block (oid TEXT PRIMARY KEY, reason TEXT NOT NULL, at REAL NOT NULL)",
@@ -81,6 +83,10 @@ class Gateway:
         self.journal = Journal(settings.journal)
         self.outbound = Outbound(self.journal, NAME)
         self.webhooks = Webhooks(self.db, self.outbound, self.fer.webhook_probe_timeout_seconds)
+        self.booking = Booking(
+            self.showcase, self.webhooks, self.outbound, Contract(contracts_dir() / MIS_CONTRACT),
+            self.fer.booking_deadline_seconds, self.fer.booking_late_grace_seconds, self.associate, clock,
+        )  # fmt: skip
         self.app = HttpApp(NAME, self.journal, FaultPlan(FAULT_KINDS), self._render_error, render_admin_error,
                            self.fer.max_body_bytes)  # fmt: skip
         self.app.fault_hooks["expire-token"] = lambda fault, request: self.authority.expire_all()
@@ -88,9 +94,9 @@ class Gateway:
         self.app.on_shutdown.append(self._shutdown)
         bind_contract(self.app, self.contract, self._handlers())
         bind_contract(self.app, Contract(contracts_dir() / ADMIN_CONTRACT), self._admin_handlers(), admin=True)
-        mount_admin(self.app, AdminBinding(NAME, __version__, "ФЭР 2.0 шлюз + «Витрина данных «Запись к врачу»»",
-                                           self.state, self.reset,
-                                           {"gateway": GATEWAY_CONTRACT, "fer-admin": ADMIN_CONTRACT}))  # fmt: skip
+        documents = {"gateway": GATEWAY_CONTRACT, "fer-admin": ADMIN_CONTRACT, "mis-booking": MIS_CONTRACT}
+        counterpart = "ФЭР 2.0 шлюз + «Витрина данных «Запись к врачу»»"
+        mount_admin(self.app, AdminBinding(NAME, __version__, counterpart, self.state, self.reset, documents))
 
     # -- errors and faults -------------------------------------------------------------------------
 
@@ -373,6 +379,7 @@ class Gateway:
             "freshness": self.freshness.report(),
             "associations": int(self.db.query("SELECT COUNT(*) FROM fer_association")[0][0]),
             "webhooks": self.webhooks.all(),
+            "bookings": self.booking.bookings(),
         }
 
     def reset(self) -> None:
@@ -382,6 +389,7 @@ class Gateway:
         self.unblock(None)
         self.db.execute("DELETE FROM fer_association")
         self.webhooks.clear()
+        self.booking.clear()
 
     def _admin_handlers(self) -> dict[str, Handler]:
         from emulators.fer.admin import admin_handlers
