@@ -31,9 +31,11 @@ def region(fer: Fer) -> dict[str, Any]:
 
 
 def booked(mis: MisStub, slot_id: str, ext_id: str = "00000000-0000-0001-0000-000001017307", code: int = 0) -> None:
-    mis.answer("POST /booking/book", body={"book_ext_id": ext_id, "slot_id": slot_id, "visit_time": f"{DAY}T09:00:00+05:00",
-               "duration": "40", "service_id": None, "organization_id": None, "area_id": None, "queue_number": None,
-               "status": {"status_code": code, "status_message": None}})  # fmt: skip
+    """Script the seed's example answer (Пример ответа) for this slot."""
+    answer = {"book_ext_id": ext_id, "slot_id": slot_id, "visit_time": f"{DAY}T09:00:00+05:00", "duration": "40",
+              "service_id": None, "organization_id": None, "area_id": None, "queue_number": None,
+              "status": {"status_code": code, "status_message": None}}  # fmt: skip
+    mis.answer("POST /booking/book", body=answer)
 
 
 def book(fer: Fer, **spec: Any) -> dict[str, Any]:
