@@ -252,3 +252,50 @@ def test_vaccination_and_wrong_age_requests(fer: Fer) -> None:
     assert vaccination["service_id"] and vaccination["dictionary_nsi_code"] == "A25.30.001"
     assert (dt.date.fromisoformat(DAY) - dt.date.fromisoformat(young["birthdate"][:10])).days < 18 * 365
     assert book(fer, booking_type="SURGERY")["outcome"] == "rejected"
+
+
+@pytest.mark.req("FER-REF-3", "FER-FRESH-1", "FER-BK-5")
+def test_the_gateway_watches_what_the_mis_uploads_after_a_booking_and_a_cancel(fer_factory) -> None:
+    fer = fer_factory(**{"fer.followup_seconds": 0.5})
+    fer.login()
+    places = region(fer)
+    slot = places["adult"]
+    with mis_stub() as mis:
+        registered(fer, mis)
+        booked(mis, slot["id"], ext_id="3f8e8a52-1111-4111-8111-000000000001")
+        ext_id = book(fer, slot_id=slot["id"])["book_ext_id"]
+        waiting = fer.admin("GET", "/state").json()["bookings"][0]
+        assert waiting["awaiting"] == ["book_uploaded", "slot_recorded"] and waiting["overdue"] == []
+        # the MIS re-sends the slot as RECORDED and uploads the book with id = book_ext_id
+        fer.post("slot", [{**slot, "status": "RECORDED"}]).raise_for_status()
+        assert fer.post("book", [data.book(slot["id"], id=ext_id)]).status_code == 200
+        done = fer.admin("GET", "/state").json()["bookings"][0]
+        assert done["awaiting"] == [] and set(done["seconds_until"]) == {"book_uploaded", "slot_recorded"}
+        notes = fer.admin("GET", "/journal", params={"operation": "book.upsert"}).json()["events"][-1]["notes"]
+        assert any("FER-REF-3" in note for note in notes)
+
+        mis.answer("POST /booking/cancel", body={"book_ext_id": ext_id, "status": {"status_code": 0}})
+        fer.admin("POST", "/fer/epgu/cancel", json={"book_ext_id": ext_id})
+    import time
+
+    time.sleep(0.7)
+    overdue = fer.admin("GET", "/state").json()["bookings"][0]
+    assert overdue["status"] == "CANCELED" and overdue["overdue"] == ["slot_available"]
+
+
+@pytest.mark.req("FER-REF-3")
+def test_a_mis_that_never_uploads_the_book_is_reported_overdue(fer_factory) -> None:
+    fer = fer_factory(**{"fer.followup_seconds": 0.3})
+    fer.login()
+    places = region(fer)
+    with mis_stub() as mis:
+        registered(fer, mis)
+        booked(mis, places["adult"]["id"])
+        ext_id = book(fer, slot_id=places["adult"]["id"])["book_ext_id"]
+    wrong = fer.post("book", [data.book(places["adult"]["id"])])  # a book with another id: rejected
+    assert wrong.status_code == 400 and wrong.json()["errors"][0]["errorCode"] == "R-220"
+    import time
+
+    time.sleep(0.5)
+    state = fer.admin("GET", "/state").json()["bookings"][0]
+    assert state["book_ext_id"] == ext_id and "book_uploaded" in state["overdue"]

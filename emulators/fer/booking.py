@@ -24,6 +24,11 @@ from emulators.fer.epgu import REFERRAL_TAGS, SlotQuery, age_on, find_slots, pat
 from emulators.fer.showcase import Showcase
 from emulators.fer.webhooks import Webhooks, booking_url
 
+_STEP_TEXT = {
+    "book_uploaded": "МИС выгрузила бирку [{ext_id}] (id = book_ext_id, FER-REF-3)",
+    "slot_recorded": "МИС выгрузила слот [{slot_id}] в статусе RECORDED после записи через ЕПГУ (FER-FRESH-1)",
+    "slot_available": "МИС выгрузила слот [{slot_id}] в статусе AVAILABLE после отмены через ЕПГУ (FER-FRESH-1)",
+}
 BOOKING_TYPES = ("APPOINTMENT", "VACCINATION", "DISPENSARY", "PROPHYLACTIC_ADULT", "PROPHYLACTIC_CHILD",
                  "D_OBSERVATION", "ONLINE_CONSULTING", "PAID_APPOINTMENT")  # fmt: skip
 SCHEMA = [
@@ -79,6 +84,9 @@ class Booking:
         self.validators = {name: compile_detailed(contract.schema(name), FORMATS)
                            for name in ("BookRequest", "BookResponse", "CancelRequest", "CancelResponse")}  # fmt: skip
         self.rng = random.Random()
+        self.followup_seconds = 30.0
+        # ids whose uploads complete a follow-up; checked by set intersection on every upload (cheap)
+        self.watched = {key for row in self.db.query("SELECT book_ext_id, slot_id FROM fer_booking") for key in row}
 
     # -- book -------------------------------------------------------------------------------------
 
@@ -202,6 +210,7 @@ class Booking:
             " followup = '{}'",
             (ext_id, slot["id"], oid, body["patient_id"], body["referral_id"], kind, now),
         )
+        self.watched.update((ext_id, slot["id"]))
 
     def _set_referral(self, referral_id: str | None, status: str, stamp: str) -> None:
         row = self.showcase.get("referral", referral_id) if referral_id else None
@@ -308,16 +317,64 @@ class Booking:
             notes=result.warnings, summary=f"{result.outcome}: {result.message}"[:300],
         )  # fmt: skip
 
+    # -- what the MIS does next --------------------------------------------------------------------------
+
+    def observe_upload(self, entity: str, keys: list[str]) -> list[str]:
+        """Notes for the upload's journal entry when it completes a booking's follow-up (FER-REF-3, FER-FRESH-1)."""
+        if entity not in {"book", "slot"} or not keys:
+            return []
+        keys = list(self.watched.intersection(keys))
+        if not keys:
+            return []
+        column = "book_ext_id" if entity == "book" else "slot_id"
+        marks = ",".join("?" * len(keys))
+        rows = self.db.query(
+            f"SELECT book_ext_id, slot_id, status, booked_at, cancelled_at, followup FROM fer_booking"
+            f" WHERE {column} IN ({marks})",
+            keys,
+        )
+        notes = []
+        for ext_id, slot_id, status, booked_at, cancelled_at, raw in rows:
+            seen = orjson.loads(raw)
+            for step, after in self._steps(entity, slot_id, status, booked_at, cancelled_at, seen):
+                seen[step] = round(self.clock() - after, 3)
+                notes.append(f"{_STEP_TEXT[step].format(ext_id=ext_id, slot_id=slot_id)} через {seen[step]:.1f} с")
+            self.db.execute("UPDATE fer_booking SET followup = ? WHERE book_ext_id = ?", (orjson.dumps(seen), ext_id))
+        return notes
+
+    def _steps(self, entity: str, slot_id: str, status: str, booked_at: float, cancelled_at: float | None,
+               seen: dict[str, float]) -> list[tuple[str, float]]:  # fmt: skip
+        if entity == "book":
+            return [] if "book_uploaded" in seen or status != "RECORDED" else [("book_uploaded", booked_at)]
+        row = self.showcase.get("slot", slot_id)
+        slot_status = row[0].get("status") if row else None
+        if status == "RECORDED" and slot_status == "RECORDED" and "slot_recorded" not in seen:
+            return [("slot_recorded", booked_at)]
+        if status == "CANCELED" and slot_status == "AVAILABLE" and "slot_available" not in seen and cancelled_at:
+            return [("slot_available", cancelled_at)]
+        return []
+
     def bookings(self) -> list[dict[str, Any]]:
+        """Every ЕПГУ booking with what the MIS did afterwards, and what is overdue (fer.followup_seconds)."""
         rows = self.db.query(
             "SELECT book_ext_id, slot_id, oid, status, booked_at, cancelled_at, followup FROM fer_booking"
             " ORDER BY booked_at"
         )
-        return [{"book_ext_id": b, "slot_id": s, "mo_oid": o, "status": st, "booked_at": at, "cancelled_at": c,
-                 "followup": orjson.loads(f)} for b, s, o, st, at, c, f in rows]  # fmt: skip
+        now = self.clock()
+        found = []
+        for ext_id, slot_id, oid, status, booked_at, cancelled_at, raw in rows:
+            seen = orjson.loads(raw)
+            expected = ["book_uploaded", "slot_recorded"] if status == "RECORDED" else ["slot_available"]
+            since = booked_at if status == "RECORDED" else cancelled_at or booked_at
+            overdue = [step for step in expected if step not in seen and now - since > self.followup_seconds]
+            found.append({"book_ext_id": ext_id, "slot_id": slot_id, "mo_oid": oid, "status": status,
+                          "booked_at": booked_at, "cancelled_at": cancelled_at, "seconds_until": seen,
+                          "awaiting": [s for s in expected if s not in seen], "overdue": overdue})  # fmt: skip
+        return found
 
     def clear(self) -> None:
         self.db.execute("DELETE FROM fer_booking")
+        self.watched.clear()
 
 
 def _normalise_status(status: dict[str, Any]) -> list[str]:

@@ -87,6 +87,7 @@ class Gateway:
             self.showcase, self.webhooks, self.outbound, Contract(contracts_dir() / MIS_CONTRACT),
             self.fer.booking_deadline_seconds, self.fer.booking_late_grace_seconds, self.associate, clock,
         )  # fmt: skip
+        self.booking.followup_seconds = self.fer.followup_seconds
         self.app = HttpApp(NAME, self.journal, FaultPlan(FAULT_KINDS), self._render_error, render_admin_error,
                            self.fer.max_body_bytes)  # fmt: skip
         self.app.fault_hooks["expire-token"] = lambda fault, request: self.authority.expire_all()
@@ -199,7 +200,7 @@ class Gateway:
                                 sended=outcome.stored, contact=contact)  # fmt: skip
             response.violations = outcome.violations()
             self._count_technical_error(oid)
-        response.notes = outcome.notes
+        response.notes = outcome.notes + self.booking.observe_upload(entity, outcome.stored)
         response.summary = f"{entity}: {len(outcome.stored)} stored, {len(outcome.problems)} error(s)"
         return response
 
