@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gzip
+import itertools
 import os
 import signal
 import socket
@@ -311,7 +312,7 @@ class Interleaved:
     gateway: Load  # the gateway's chunks merged: summed seconds and CPU, latencies and answers in request order
     reference: Load
     round_ratios: list[float]  # gateway rate / reference rate in each round = reference seconds / gateway seconds
-    chunk: int  # requests per chunk (the last may be smaller)
+    chunks: list[int]  # requests per chunk (per server per round)
 
     @property
     def ratio(self) -> float:
@@ -319,11 +320,17 @@ class Interleaved:
         return self.reference.seconds / self.gateway.seconds
 
     @property
+    def chunk(self) -> str:
+        """Requests per server per round: "20", or "66–67" when the load does not split evenly."""
+        low, high = min(self.chunks), max(self.chunks)
+        return str(low) if low == high else f"{low}–{high}"
+
+    @property
     def median_ratio(self) -> float:
         return statistics.median(self.round_ratios)
 
 
-def interleave(gateway: Stand, reference: Stand, requests: Sequence[bytes], concurrency: int, rounds: int) -> Interleaved:
+def interleave(gw: Stand, ref: Stand, requests: Sequence[bytes], concurrency: int, rounds: int) -> Interleaved:
     """Split the requests into `rounds` chunks; send each chunk to both servers in turn, never to both at once.
 
     The gateway is first in even rounds, the reference in odd ones. The gateway gets every request exactly once
@@ -335,11 +342,12 @@ def interleave(gateway: Stand, reference: Stand, requests: Sequence[bytes], conc
     loads: dict[str, list[Load]] = {"gateway": [], "reference": []}
     for r in range(rounds):
         chunk = requests[bounds[r] : bounds[r + 1]]
-        order = (("gateway", gateway), ("reference", reference))
+        order = (("gateway", gw), ("reference", ref))
         for name, stand in order if r % 2 == 0 else order[::-1]:
             loads[name].append(measure(stand, chunk, concurrency))
     ratios = [ref.seconds / gw.seconds for gw, ref in zip(loads["gateway"], loads["reference"], strict=True)]
-    return Interleaved(_merge(loads["gateway"]), _merge(loads["reference"]), ratios, bounds[1] - bounds[0])
+    sizes = [high - low for low, high in itertools.pairwise(bounds)]
+    return Interleaved(_merge(loads["gateway"]), _merge(loads["reference"]), ratios, sizes)
 
 
 def _merge(loads: Sequence[Load]) -> Load:
@@ -439,3 +447,56 @@ def compare(reference: Reference, gateway_rate: float, load: Load, count: int, i
     for line in found[:5]:
         print(f"  reference {line}")
     return not found
+
+
+REFERENCE_STACK = "Starlette + orjson + fastjsonschema behind uvicorn; schema validation only, no auth, no storage"
+
+
+def row(label: str, gateway: str, reference: str, note: str = "") -> None:
+    """One line of the interleaved report: the gateway's and the reference's figure side by side."""
+    print(f"{label:<17}{gateway:>14}{reference:>14}" + (f"    {note}" if note else ""))
+
+
+def report_interleaved(
+    result: Interleaved,
+    reference: Reference,
+    rates: Sequence[tuple[str, int, str]],
+    latency: tuple[str, int, str],
+    rss: tuple[float, float],
+    ids: Sequence[Sequence[str]],
+) -> bool:
+    """Print both servers' figures, the ratio and the per-round ratios; True if neither had a failure.
+
+    `rates`: (label, what the rate counts over the whole load, note) — the first is the one the target is set on;
+    `latency`: (label prefix, decimals, note for p99); `rss`: the peak RSS of (gateway, reference) in MiB.
+    """
+    gw, ref = result.gateway, result.reference
+    found = failures(gw, ids), failures(ref, ids)
+    row("", "gateway", "reference")
+    row("failures", str(len(found[0])), str(len(found[1])), "target 0")
+    row("seconds", f"{gw.seconds:.2f}", f"{ref.seconds:.2f}", "summed over the rounds")
+    for label, count, note in rates:
+        row(label, f"{count / gw.seconds:,.0f}", f"{count / ref.seconds:,.0f}", note)
+    prefix, digits, p99_note = latency
+    for name, fraction, note in (("p50", 0.50, ""), ("p99", 0.99, p99_note)):
+        values = [f"{percentile_ms(load.latencies, fraction):.{digits}f}" for load in (gw, ref)]
+        row(f"{prefix} {name} ms", *values, note)
+    row(f"{prefix} max ms", *(f"{max(load.latencies) * 1000:.{digits}f}" for load in (gw, ref)))
+    row("peak RSS MiB", f"{rss[0]:.1f}", f"{rss[1]:.1f}")
+    row("server CPU s", f"{gw.server_cpu:.1f}", f"{ref.server_cpu:.1f}", "all threads, incl. work after the answers")
+    row("event-loop CPU s", f"{gw.loop_cpu:.1f}", f"{ref.loop_cpu:.1f}")
+    row("client CPU s", f"{gw.client_cpu:.1f}", f"{ref.client_cpu:.1f}", cpu_note())
+    row("settle s", f"{gw.settle:.2f}", f"{ref.settle:.2f}", "waits until the server was idle, not in seconds")
+    target = reference.target / reference.issue_figure
+    print(f"gateway/ref      {result.ratio:.3f} overall, {result.median_ratio:.3f} median of {len(result.round_ratios)}"
+          f" rounds (min {min(result.round_ratios):.3f}, max {max(result.round_ratios):.3f})    target ≥ {target:.3f}"
+          f" = 1/{1 / target:.0f} (the issue: {reference.target:,} {reference.unit} vs its reference "
+          f"{reference.issue_figure:,})")  # fmt: skip
+    print("round ratios     " + " ".join(f"{value:.3f}" for value in result.round_ratios)
+          + "    (gateway first in rounds 1, 3, …)")  # fmt: skip
+    for name, lines, shown in (("gateway", found[0], 20), ("reference", found[1], 5)):
+        for line in lines[:shown]:
+            print(f"  {name} {line}")
+        if len(lines) > shown:
+            print(f"  {name}: … and {len(lines) - shown} more")
+    return not (found[0] or found[1])

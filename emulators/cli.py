@@ -13,7 +13,7 @@ from typing import Any
 
 from emulators import __version__
 from emulators.core import logs
-from emulators.core.config import Settings, load_settings
+from emulators.core.config import SEED_EXAMPLE_PASSWORD, SEED_EXAMPLE_USERNAME, Settings, load_settings
 from emulators.core.errors import ConfigError
 from emulators.core.runner import Listener, serve_all
 
@@ -81,6 +81,22 @@ def _parser() -> argparse.ArgumentParser:
     seed.add_argument("--start", type=dt.date.fromisoformat, help="first day, YYYY-MM-DD (default today)")
     seed.add_argument("--url", help="load through a running gateway's admin API instead, e.g. http://127.0.0.1:2100")
     seed.set_defaults(func=_fer_seed)
+
+    sample = commands.add_parser(
+        "sample-mis",
+        help="run the reference MIS against a FER gateway",
+        description="The reference MIS: uploads its showcase to the gateway with auth, registers its webhook, answers "
+        "book/cancel from real state, then uploads the book and the slot as the seed demands.",
+    )
+    sample.add_argument("--gateway", default="http://127.0.0.1:2100", help="FER gateway URL (default %(default)s)")
+    sample.add_argument("--username", default=SEED_EXAMPLE_USERNAME, help="MO OID (default: the seed's example MO)")
+    sample.add_argument("--password", default=SEED_EXAMPLE_PASSWORD)
+    sample.add_argument("--host", default="127.0.0.1")
+    sample.add_argument("--port", type=int, default=3000)
+    sample.add_argument("--public-url", help="address the gateway calls (default http://HOST:PORT)")
+    sample.add_argument("--seed", type=int, default=7, help="random seed of its schedule")
+    sample.add_argument("-v", "--verbose", action="store_true")
+    sample.set_defaults(func=_sample_mis)
     return parser
 
 
@@ -146,6 +162,16 @@ def _fer_seed(args: argparse.Namespace) -> int:
         finally:
             gateway.close()
     print(json.dumps(result, ensure_ascii=False, indent=2))
+    return 0
+
+
+def _sample_mis(args: argparse.Namespace) -> int:
+    from emulators.sample_mis.mis import SampleMis
+    from emulators.sample_mis.run import serve
+
+    public = args.public_url or f"http://{args.host}:{args.port}"
+    mis = SampleMis(args.gateway, args.username, args.password, public, seed=args.seed)
+    asyncio.run(serve(mis, args.host, args.port))
     return 0
 
 

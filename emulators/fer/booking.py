@@ -86,7 +86,9 @@ class Booking:
         self.rng = random.Random()
         self.followup_seconds = 30.0
         # ids whose uploads complete a follow-up; checked by set intersection on every upload (cheap)
-        self.watched = {key for row in self.db.query("SELECT book_ext_id, slot_id FROM fer_booking") for key in row}
+        self.watched = {row[0] for row in self.db.query("SELECT slot_id FROM fer_booking")}
+        self.in_flight: set[str] = set()  # slots whose book/cancel is being answered right now
+        self.early: dict[str, list[tuple[str, str, Any, float]]] = {}
 
     # -- book -------------------------------------------------------------------------------------
 
@@ -111,9 +113,16 @@ class Booking:
         if address is None:
             return Result("transport_error", f"у МО {oid} не зарегистрирован ответный сервис (POST /api/callback)",
                           slot_id=record["id"], request=body)  # fmt: skip
-        result = await self._call_book(address, body)
+        self.watched.add(record["id"])
+        self.in_flight.add(record["id"])
+        try:
+            result = await self._call_book(address, body)
+        finally:
+            self.in_flight.discard(record["id"])
         if result.outcome == "success" and result.book_ext_id:
             self._apply_booking(result.book_ext_id, record, oid, body, booking_type)
+        else:
+            self.early.pop(record["id"], None)
         return result
 
     def _referral_unavailable(self, referral_id: str, referral: Any) -> Result:
@@ -150,6 +159,8 @@ class Booking:
         if age is not None:
             query = SlotQuery(**{**query.__dict__, "patient_age": age})
         slots = find_slots(self.showcase, query)
+        if isinstance(spec.get("patient"), dict) and spec["patient"].get("age_fits") is False:
+            slots = [slot for slot in slots if slot.get("tag_age") != "ALL"]  # a wrong age needs an age limit
         if not slots:
             return Result("no_slots", texts.NO_SLOTS.template)
         chosen = slots[0]
@@ -210,7 +221,7 @@ class Booking:
             " followup = '{}'",
             (ext_id, slot["id"], oid, body["patient_id"], body["referral_id"], kind, now),
         )
-        self.watched.update((ext_id, slot["id"]))
+        self._replay_early(slot["id"])
 
     def _set_referral(self, referral_id: str | None, status: str, stamp: str) -> None:
         row = self.showcase.get("referral", referral_id) if referral_id else None
@@ -234,12 +245,18 @@ class Booking:
             return Result("transport_error", f"у МО {oid} не зарегистрирован ответный сервис", book_ext_id=book_ext_id)
         body = {"book_ext_id": book_ext_id, "patient_id": patient_id, "united_guids": []}
         url = booking_url(address, "cancel")
-        reply = await self._call("mis.booking.cancel", url, body)
+        self.in_flight.add(slot_id)
+        try:
+            reply = await self._call("mis.booking.cancel", url, body)
+        finally:
+            self.in_flight.discard(slot_id)
         result = self._classify(reply, "CancelResponse", texts.CANCEL_CODES, "FER-CN-1")
         result.book_ext_id, result.slot_id, result.request = book_ext_id, slot_id, body
         self._journal("mis.booking.cancel", url, reply, result)
         if result.outcome == "success":
             self._apply_cancel(book_ext_id, slot_id, oid, referral_id)
+        else:
+            self._replay_early(slot_id)  # uploads made meanwhile still count for the booking that stands
         return result
 
     def _apply_cancel(self, book_ext_id: str, slot_id: str, oid: str, referral_id: str | None) -> None:
@@ -257,6 +274,7 @@ class Booking:
         self.db.execute(
             "UPDATE fer_booking SET status = 'CANCELED', cancelled_at = ? WHERE book_ext_id = ?", (now, book_ext_id)
         )
+        self._replay_early(slot_id)
 
     # -- the exchange ---------------------------------------------------------------------------------
 
@@ -288,20 +306,18 @@ class Booking:
 
     def _classify_body(self, base: Result, answer: Any, schema: str, codes: dict[int, tuple[str, str]],
                        requirement: str) -> Result:  # fmt: skip
-        if isinstance(answer, dict) and isinstance(answer.get("status"), dict):
-            base.warnings.extend(_normalise_status(answer["status"]))
-        errors = sorted(self.validators[schema].iter_errors(answer), key=lambda e: list(e.path))
-        if not isinstance(answer, dict) or errors:
-            base.outcome = "violation"
-            reasons = [_where(e) for e in errors] or ["ответ не является JSON-объектом"]
-            base.message = "ответ МИС не соответствует контракту: " + "; ".join(reasons)
-            base.violations = [{"requirement": "FER-BK-3" if schema == "BookResponse" else "FER-CN-1", "message": r}
-                               for r in reasons]  # fmt: skip
-            return base
-        code = answer["status"].get("status_code")
-        base.status_code = code if isinstance(code, int) else None
+        status = answer.get("status") if isinstance(answer, dict) else None
+        if isinstance(status, dict):
+            base.warnings.extend(_normalise_status(status))
+        code = status.get("status_code") if isinstance(status, dict) else None
+        if code is None or type(code) is not int:
+            return self._violation(base, schema, answer)
+        base.status_code = code
         if code == 0:
-            base.outcome, base.message = "success", answer["status"].get("status_message") or "успешно"
+            # the full answer structure is required of a success (FER-BK-3); a business error needs only status
+            if any(True for _ in self.validators[schema].iter_errors(answer)):
+                return self._violation(base, schema, answer)
+            base.outcome, base.message = "success", status.get("status_message") or "успешно"
         elif code in codes:
             base.outcome, base.message = "business_error", codes[code][0]
             base.user_message = codes[code][1]
@@ -309,6 +325,15 @@ class Booking:
             base.outcome = "violation"
             base.message = f"status_code {code!r} не входит в допустимые коды ({', '.join(map(str, codes))})"
             base.violations.append({"requirement": requirement, "message": base.message})
+        return base
+
+    def _violation(self, base: Result, schema: str, answer: Any) -> Result:
+        errors = sorted(self.validators[schema].iter_errors(answer), key=lambda e: list(e.path))
+        reasons = [_where(e) for e in errors] or ["ответ не является JSON-объектом со status.status_code"]
+        base.outcome = "violation"
+        base.message = "ответ МИС не соответствует контракту: " + "; ".join(reasons)
+        requirement = "FER-BK-3" if schema == "BookResponse" else "FER-CN-1"
+        base.violations = [{"requirement": requirement, "message": r} for r in reasons]
         return base
 
     def _journal(self, operation: str, url: str, reply: Reply, result: Result) -> None:
@@ -320,39 +345,57 @@ class Booking:
     # -- what the MIS does next --------------------------------------------------------------------------
 
     def observe_upload(self, entity: str, keys: list[str]) -> list[str]:
-        """Notes for the upload's journal entry when it completes a booking's follow-up (FER-REF-3, FER-FRESH-1)."""
-        if entity not in {"book", "slot"} or not keys:
+        """Notes for the upload's journal entry when it completes a booking's follow-up (FER-REF-3, FER-FRESH-1).
+
+        Watched by slot id, from the moment the request goes to the MIS: a MIS may upload before its answer
+        has been processed here, and such early uploads are kept and counted once the booking is recorded.
+        """
+        if entity not in {"book", "slot"} or not keys or not self.watched:
             return []
-        keys = list(self.watched.intersection(keys))
-        if not keys:
-            return []
-        column = "book_ext_id" if entity == "book" else "slot_id"
-        marks = ",".join("?" * len(keys))
-        rows = self.db.query(
-            f"SELECT book_ext_id, slot_id, status, booked_at, cancelled_at, followup FROM fer_booking"
-            f" WHERE {column} IN ({marks})",
-            keys,
-        )
-        notes = []
-        for ext_id, slot_id, status, booked_at, cancelled_at, raw in rows:
-            seen = orjson.loads(raw)
-            for step, after in self._steps(entity, slot_id, status, booked_at, cancelled_at, seen):
-                seen[step] = round(self.clock() - after, 3)
-                notes.append(f"{_STEP_TEXT[step].format(ext_id=ext_id, slot_id=slot_id)} через {seen[step]:.1f} с")
-            self.db.execute("UPDATE fer_booking SET followup = ? WHERE book_ext_id = ?", (orjson.dumps(seen), ext_id))
+        table = self.showcase.tables[entity]
+        if entity == "slot":
+            seen = [(key, key, table.rows[key][2][3]) for key in self.watched.intersection(keys) if key in table.rows]
+        else:  # a book's Row[2] is (slot_id, referral_id); its status comes from the record
+            seen = [(key, row[2][0], row[0].get("status_code")) for key in keys
+                    if (row := table.rows.get(key)) is not None and row[2][0] in self.watched]  # fmt: skip
+        notes: list[str] = []
+        for key, slot_id, status in seen:
+            notes.extend(self._observe(entity, key, slot_id, status, self.clock()))
         return notes
 
-    def _steps(self, entity: str, slot_id: str, status: str, booked_at: float, cancelled_at: float | None,
-               seen: dict[str, float]) -> list[tuple[str, float]]:  # fmt: skip
-        if entity == "book":
-            return [] if "book_uploaded" in seen or status != "RECORDED" else [("book_uploaded", booked_at)]
-        row = self.showcase.get("slot", slot_id)
-        slot_status = row[0].get("status") if row else None
-        if status == "RECORDED" and slot_status == "RECORDED" and "slot_recorded" not in seen:
-            return [("slot_recorded", booked_at)]
-        if status == "CANCELED" and slot_status == "AVAILABLE" and "slot_available" not in seen and cancelled_at:
-            return [("slot_available", cancelled_at)]
-        return []
+    def _observe(self, entity: str, key: str, slot_id: str, status: Any, at: float) -> list[str]:
+        rows = self.db.query(
+            "SELECT book_ext_id, status, booked_at, cancelled_at, followup FROM fer_booking WHERE slot_id = ?"
+            " ORDER BY booked_at DESC LIMIT 1",
+            (slot_id,),
+        )
+        if not rows or slot_id in self.in_flight:
+            self.early.setdefault(slot_id, []).append((entity, key, status, at))
+            return []
+        ext_id, booking_status, booked_at, cancelled_at, raw = rows[0]
+        step, since = self._step(entity, key, status, ext_id, booking_status, booked_at, cancelled_at)
+        seen = orjson.loads(raw)
+        if step is None or step in seen:
+            return []
+        seen[step] = round(max(0.0, at - since), 3)
+        self.db.execute("UPDATE fer_booking SET followup = ? WHERE book_ext_id = ?", (orjson.dumps(seen), ext_id))
+        return [f"{_STEP_TEXT[step].format(ext_id=ext_id, slot_id=slot_id)} через {seen[step]:.1f} с"]
+
+    @staticmethod
+    def _step(entity: str, key: str, status: Any, ext_id: str, booking_status: str, booked_at: float,
+              cancelled_at: float | None) -> tuple[str | None, float]:  # fmt: skip
+        if booking_status == "RECORDED":
+            if entity == "book" and key == ext_id and status == 5000:
+                return "book_uploaded", booked_at
+            if entity == "slot" and status == "RECORDED":
+                return "slot_recorded", booked_at
+        elif entity == "slot" and status == "AVAILABLE" and cancelled_at:
+            return "slot_available", cancelled_at
+        return None, 0.0
+
+    def _replay_early(self, slot_id: str) -> None:
+        for entity, key, status, at in self.early.pop(slot_id, []):
+            self._observe(entity, key, slot_id, status, at)
 
     def bookings(self) -> list[dict[str, Any]]:
         """Every ЕПГУ booking with what the MIS did afterwards, and what is overdue (fer.followup_seconds)."""
@@ -375,6 +418,7 @@ class Booking:
     def clear(self) -> None:
         self.db.execute("DELETE FROM fer_booking")
         self.watched.clear()
+        self.early.clear()
 
 
 def _normalise_status(status: dict[str, Any]) -> list[str]:
