@@ -1,0 +1,1 @@
+"""Certification scenarios: scripted checks of a real MIS against a running medstand, over HTTP only."""
