@@ -8,6 +8,7 @@ PostgreSQL backend can be added here by URL without touching the emulators.
 from __future__ import annotations
 
 import contextlib
+import logging
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -17,6 +18,7 @@ from typing import Any
 from emulators.core.errors import ConfigError
 
 Row = tuple[Any, ...]
+log = logging.getLogger("medstand.storage")
 
 
 class Database:
@@ -117,6 +119,7 @@ class RecordLog:
         self._closed = False
         self._written = 0
         self._queued = 0
+        self.failed_writes = 0
         self.entries = self._count()
         self._thread = threading.Thread(target=self._run, name=f"record-log-{stream}", daemon=True)
         self._thread.start()
@@ -177,7 +180,11 @@ class RecordLog:
                 if not self._queue and self._closed:
                     return
                 batch, self._queue = self._queue, []
-            self._write(batch)
+            try:
+                self._write(batch)
+            except Exception:  # a full disk must not kill the writer: the state in memory stays served
+                log.exception("record log %s: %d change(s) could not be written", self.stream, len(batch))
+                self.failed_writes += len(batch)
             with self._cond:
                 self._written += len(batch)
                 self._cond.notify_all()

@@ -373,6 +373,7 @@ class Gateway:
             "log": {
                 "entries": self.showcase.log.entries if self.showcase.log else 0,
                 "replayed_at_start": self.replayed,
+                "failed_writes": self.showcase.log.failed_writes if self.showcase.log else 0,
             },
             "credentials": self.authority.usernames(),
             "blocked": [{"oid": o, "reason": r} for o, r, _ in blocks],
