@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
+import orjson
 
+from emulators.core.httpclient import ClientError, HttpClient
 from emulators.core.journal import Journal, Message
 
 
@@ -29,24 +29,15 @@ class Reply:
 
 
 class Outbound:
-    """One shared async HTTP client per emulator; no retries here (the caller decides), no proxies from env."""
+    """Calls into the MIS through one keep-alive client per emulator; no retries here (the caller decides)."""
 
     def __init__(self, journal: Journal, emulator: str) -> None:
         self.journal = journal
         self.emulator = emulator
-        self._client: httpx.AsyncClient | None = None
-
-    @property
-    def client(self) -> httpx.AsyncClient:
-        if self._client is None:
-            limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
-            self._client = httpx.AsyncClient(trust_env=False, limits=limits, follow_redirects=False)
-        return self._client
+        self.client = HttpClient()
 
     async def close(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        await self.client.close()
 
     async def call(
         self, operation: str, method: str, url: str, deadline: float, json_body: Any = None, journal: bool = True
@@ -55,23 +46,14 @@ class Outbound:
 
         With journal=False the caller records the exchange itself (after classifying it) via `record`.
         """
-        content = b"" if json_body is None else httpx.Request("POST", url, json=json_body).content
+        content = b"" if json_body is None else orjson.dumps(json_body)
         headers = {"Content-Type": "application/json"} if json_body is not None else {}
         started = time.perf_counter()
         try:
-            # httpx's timeout bounds each phase; wait_for bounds the whole exchange, as a real deadline does
-            request = self.client.request(method, url, content=content or None, headers=headers, timeout=deadline)
-            answer = await asyncio.wait_for(request, deadline)
-            reply = Reply(answer.status_code, answer.content, _since(started))
-        except (httpx.TimeoutException, TimeoutError) as exc:
-            reply = Reply(
-                None, b"", _since(started), "timeout", f"no answer within {deadline:g} s ({type(exc).__name__})"
-            )
-        except httpx.ConnectError as exc:
-            reply = Reply(None, b"", _since(started), "refused", f"connection failed: {exc}")
-        except httpx.HTTPError as exc:
-            reply = Reply(None, b"", _since(started), "transport_error", f"{type(exc).__name__}: {exc}")
-        reply = Reply(reply.status, reply.body, reply.latency_ms, reply.failure, reply.detail, content)
+            answer = await self.client.request(method, url, content, headers, timeout=deadline)
+            reply = Reply(answer.status, answer.body, _since(started), sent=content)
+        except ClientError as exc:
+            reply = Reply(None, b"", _since(started), exc.kind, exc.detail, content)
         if journal:
             self.record(operation, method, url, reply)
         return reply

@@ -35,6 +35,8 @@ class Webhooks:
         self.outbound = outbound
         self.probe_timeout = probe_timeout
         db.ensure_schema(SCHEMA)
+        # read on every booking: kept in memory, written through to SQLite
+        self._cache = {(o, d): a for o, d, a in db.query("SELECT oid, depart_oid, address FROM fer_webhook")}
 
     async def probe(self, address: str) -> Probe:
         url = booking_url(address, "book")
@@ -51,15 +53,16 @@ class Webhooks:
             " registered_at = excluded.registered_at",
             (oid, depart_oid, address, time.time()),
         )
+        self._cache[(oid, depart_oid)] = address
 
     def address(self, oid: str, depart_oid: str = "") -> str | None:
-        rows = self.db.query("SELECT address FROM fer_webhook WHERE oid = ? AND depart_oid = ?", (oid, depart_oid))
-        return rows[0][0] if rows else None
+        return self._cache.get((oid, depart_oid))
 
     def remove(self, oid: str, depart_oid: str = "") -> str | None:
         found = self.address(oid, depart_oid)
         if found is not None:
             self.db.execute("DELETE FROM fer_webhook WHERE oid = ? AND depart_oid = ?", (oid, depart_oid))
+            del self._cache[(oid, depart_oid)]
         return found
 
     def resolve(self, oid: str, depart_oid: str | None) -> str | None:
@@ -76,6 +79,7 @@ class Webhooks:
 
     def clear(self) -> None:
         self.db.execute("DELETE FROM fer_webhook")
+        self._cache.clear()
 
 
 def booking_url(address: str, method: str) -> str:
