@@ -8,6 +8,7 @@ import datetime as dt
 import gc
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -144,7 +145,13 @@ def _up(args: argparse.Namespace) -> int:
     gc.collect()
     gc.freeze()
     gc.set_threshold(20_000, 20, 50)
-    asyncio.run(serve_all(listeners))
+    profile_to = os.environ.get("MEDSTAND_PROFILE")  # developers: cProfile the whole run into this file
+    if profile_to:
+        import cProfile
+
+        cProfile.runctx("asyncio.run(serve_all(listeners))", globals(), locals(), profile_to)
+    else:
+        asyncio.run(serve_all(listeners))
     log.info("stopped")
     return 0
 

