@@ -182,6 +182,7 @@ def _sample_mis(args: argparse.Namespace) -> int:
     from emulators.sample_mis.mis import SampleMis
     from emulators.sample_mis.run import serve
 
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per upload is noise here
     public = args.public_url or f"http://{args.host}:{args.port}"
     mis = SampleMis(args.gateway, args.username, args.password, public, seed=args.seed)
     asyncio.run(serve(mis, args.host, args.port))
