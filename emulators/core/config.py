@@ -132,7 +132,7 @@ def _build(cls: type, raw: dict[str, Any], where: str) -> Any:
 
 
 def _coerce(hint: Any, value: Any, where: str) -> Any:
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return _build(hint, value, f"{where}.")
     origin = typing.get_origin(hint)
     if origin is tuple:

@@ -114,7 +114,7 @@ class RecordLog:
                 " payload BLOB NOT NULL, PRIMARY KEY (stream, chunk))",
             ]
         )
-        self._queue: list[tuple[str, bytes] | tuple[str, list[bytes]]] = []
+        self._queue: list[tuple[str, Any]] = []  # (op, payload bytes) or ("__compact__", chunk factory)
         self._cond = threading.Condition()
         self._closed = False
         self._written = 0

@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import itertools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from emulators.core.contract import compile_fast
@@ -155,7 +155,7 @@ def _fast_ok(fast: Callable[[Any], Any], value: Any) -> bool:
     return True
 
 
-ColumnCheck = Callable[[list[Any]], bool]
+ColumnCheck = Callable[[list[str]], bool]
 _SIMPLE_STRING = {"type", "maxLength", "minLength", "enum", "pattern", "format", "description", "title", "default"}
 _OBJECT_LEVEL = {"allOf", "anyOf", "oneOf", "not", "if", "then", "else"}
 
@@ -163,7 +163,7 @@ _OBJECT_LEVEL = {"allOf", "anyOf", "oneOf", "not", "if", "then", "else"}
 def compile_batch_check(
     schema: dict[str, Any],
     formats: dict[str, Callable[[str], bool]],
-    column_formats: dict[str, ColumnCheck],
+    column_formats: Mapping[str, ColumnCheck],
 ) -> Callable[[list[Any]], bool] | None:
     """A check of a whole batch of records, column by column, for object schemas without combinators.
 
@@ -208,7 +208,9 @@ def compile_batch_check(
 _MISSING = object()
 
 
-def _column(sub: Any, formats: dict[str, Callable[[str], bool]], column_formats: dict[str, ColumnCheck]) -> ColumnCheck:
+def _column(
+    sub: Any, formats: dict[str, Callable[[str], bool]], column_formats: Mapping[str, ColumnCheck]
+) -> ColumnCheck:
     if sub in ({}, True):
         return lambda values: True
     if set(sub) <= _SIMPLE_STRING and sub.get("type") == "string":
@@ -226,7 +228,7 @@ def _column(sub: Any, formats: dict[str, Callable[[str], bool]], column_formats:
 
 
 def _string_column(
-    sub: dict[str, Any], formats: dict[str, Callable[[str], bool]], column_formats: dict[str, ColumnCheck]
+    sub: dict[str, Any], formats: dict[str, Callable[[str], bool]], column_formats: Mapping[str, ColumnCheck]
 ) -> ColumnCheck:
     steps: list[ColumnCheck] = []
     implied = FIXED_LENGTH.get(sub.get("format", ""), None)

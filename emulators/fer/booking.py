@@ -320,7 +320,7 @@ class Booking:
             # the full answer structure is required of a success (FER-BK-3); a business error needs only status
             if not self.is_valid[schema](answer):
                 return self._violation(base, schema, answer)
-            base.outcome, base.message = "success", status.get("status_message") or "успешно"
+            base.outcome, base.message = "success", (status or {}).get("status_message") or "успешно"
         elif code in codes:
             base.outcome, base.message = "business_error", codes[code][0]
             base.user_message = codes[code][1]

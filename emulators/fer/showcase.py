@@ -145,7 +145,7 @@ class Showcase:
     def insert_new(self, entity: str, oid: str, records: list[dict[str, Any]], keys: list[str]) -> None:
         """Store records known to be new (no stored row with their keys), in bulk, and log them as one entry."""
         table = self.tables[entity]
-        columns = {f: list(map(dict.get, records, itertools.repeat(f))) for f in table.fields}
+        columns: dict[str, list[Any]] = {f: list(map(dict.get, records, itertools.repeat(f))) for f in table.fields}
         table.put_new(keys, records, oid, columns)
         if entity == "slot":
             self.slot_times.update(zip(zip(columns["resource_id"], columns["visit_time"]), keys))
