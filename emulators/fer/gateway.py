@@ -171,11 +171,7 @@ class Gateway:
 
     def _upsert(self, entity: str) -> Callable[[Request, Principal], Awaitable[Response]]:
         async def upsert(request: Request, principal: Principal) -> Response:
-            _require_json(request)
-            try:
-                body = request.json()
-            except HttpError as exc:
-                raise HttpError(400, texts.NOT_JSON.format(reason=exc.message), texts.NOT_JSON.code) from exc
+            body = _json_body(request)
             if not isinstance(body, dict) or not isinstance(body.get("data"), list):
                 raise HttpError(400, texts.NO_DATA.template, texts.NO_DATA.code)
             return self.upload(entity, principal.oid, body["data"])
@@ -273,11 +269,7 @@ class Gateway:
 
     async def register_webhook(self, request: Request, principal: Principal) -> Response:
         """POST /api/callback (FER-CB-1): probe `GET {address}/booking/book`, register only on 200."""
-        _require_json(request)
-        try:
-            body = request.json()
-        except HttpError as exc:
-            raise HttpError(400, texts.NOT_JSON.format(reason=exc.message), texts.NOT_JSON.code) from exc
+        body = _json_body(request)
         if not isinstance(body, dict) or not isinstance(body.get("address"), str):
             raise HttpError(400, texts.WEBHOOK_BODY.template, texts.WEBHOOK_BODY.code)
         depart_oid = body.get("depart_oid") or ""
@@ -400,6 +392,15 @@ class Gateway:
 
     def add_credential(self, username: str, password: str) -> None:
         self.authority.set_credential(Credential(username, password))
+
+
+def _json_body(request: Request) -> Any:
+    """The JSON body of an /api call; 400 in the showcase's words for a wrong content type or bad JSON."""
+    _require_json(request)
+    try:
+        return request.json()
+    except HttpError as exc:
+        raise HttpError(400, texts.NOT_JSON.format(reason=exc.message), texts.NOT_JSON.code) from exc
 
 
 def _require_json(request: Request) -> None:
