@@ -165,10 +165,10 @@ async def drive(port: int, requests: list[bytes], concurrency: int) -> tuple[flo
     return seconds, [b for b in bookings if b is not None]
 
 
-def report(seconds: float, bookings: list[Booking], concurrency: int) -> bool:
+def report(seconds: float, bookings: list[Booking], concurrency: int, mis_ms: float) -> bool:
     """Print the figures; True if every booking succeeded."""
     outcomes = Counter(b.outcome for b in bookings)
-    print(f"bookings         {len(bookings)} (concurrency {concurrency})")
+    print(f"bookings         {len(bookings)} (concurrency {concurrency}, the MIS takes {mis_ms:g} ms per booking)")
     print("outcomes         " + ", ".join(f"{name} {count}" for name, count in outcomes.most_common()))
     print(f"seconds          {seconds:.2f}")
     print(f"bookings/s       {len(bookings) / seconds:,.1f}")
@@ -195,13 +195,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bookings", type=int, default=500, help="bookings (default 500, or as many slots as exist)")
     parser.add_argument("--concurrency", type=int, default=50, help="concurrent admin book calls (default 50)")
     parser.add_argument("--seed", type=int, default=7, help="the sample MIS's seed (default 7)")
+    parser.add_argument(
+        "--mis-ms",
+        type=float,
+        default=100.0,
+        help="the sample MIS's own time per booking, as a real MIS would take (default 100; 0 = answer at once)",
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="fer-booking-") as data_dir:
         port, mis_port = fer.free_port(), fer.free_port()
         url = f"http://{fer.HOST}:{port}"
         gateway_cmd = [sys.executable, "-m", "emulators.cli", "up", "fer", "--fer-port", str(port)]
         gateway_cmd += ["--data-dir", data_dir, "--quiet"]
-        mis_cmd = [sys.executable, "-m", "emulators.cli", "sample-mis", "--gateway", url, "--port", str(mis_port)]
+        mis_cmd = [
+            sys.executable,
+            "-m",
+            "emulators.cli",
+            "sample-mis",
+            "--gateway",
+            url,
+            "--port",
+            str(mis_port),
+            "--answer-delay-ms",
+            str(args.mis_ms),
+        ]
         mis_cmd += ["--seed", str(args.seed)]
         logs = Path(data_dir) / "gateway.log", Path(data_dir) / "mis.log"
         with process(gateway_cmd, logs[0]) as gateway:
@@ -220,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     print(start)
     print(f"showcase         {state['showcase']['slot']} slots from the sample MIS (seed {args.seed}), "
           f"{len(available)} AVAILABLE, {len(requests)} booked once each")  # fmt: skip
-    ok = report(seconds, bookings, args.concurrency)
+    ok = report(seconds, bookings, args.concurrency, args.mis_ms)
     print(f"CPU seconds      gateway {cpu['gateway'][0]:.1f} (event-loop thread {cpu['gateway'][1]:.1f}), "
           f"MIS {cpu['MIS'][0]:.1f}, client {client_cpu:.1f}, in {seconds:.1f} s wall; {fer.cpu_note()}")  # fmt: skip
     print(end)

@@ -97,6 +97,7 @@ def _parser() -> argparse.ArgumentParser:
     sample.add_argument("--port", type=int, default=3000)
     sample.add_argument("--public-url", help="address the gateway calls (default http://HOST:PORT)")
     sample.add_argument("--seed", type=int, default=7, help="random seed of its schedule")
+    sample.add_argument("--answer-delay-ms", type=float, default=0.0, help="wait this long before answering a booking")
     sample.add_argument("-v", "--verbose", action="store_true")
     sample.set_defaults(func=_sample_mis)
     return parser
@@ -185,6 +186,7 @@ def _sample_mis(args: argparse.Namespace) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per upload is noise here
     public = args.public_url or f"http://{args.host}:{args.port}"
     mis = SampleMis(args.gateway, args.username, args.password, public, seed=args.seed)
+    mis.answer_delay_ms = args.answer_delay_ms
     asyncio.run(serve(mis, args.host, args.port))
     return 0
 

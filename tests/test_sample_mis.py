@@ -73,3 +73,16 @@ def test_cancel_then_cancel_again(fer: Fer, sample: Running) -> None:
     assert fer.get("/api/book", id=booked["book_ext_id"]).json()["result"]["status_code"] == 5010
     again = fer.admin("POST", "/fer/epgu/cancel", json={"book_ext_id": booked["book_ext_id"]}).json()
     assert again["outcome"] == "business_error" and again["status_code"] == 1
+
+
+@pytest.mark.req("FER-BK-2")
+def test_the_sample_mis_can_take_its_time_like_a_real_one(fer: Fer) -> None:
+    port = free_port()
+    mis = SampleMis(fer.url, SEED_EXAMPLE_USERNAME, SEED_EXAMPLE_PASSWORD, f"http://127.0.0.1:{port}", days=3)
+    mis.answer_delay_ms = 300
+    running = run_in_thread(mis, port=port)
+    try:
+        result = book(fer)
+    finally:
+        running.stop()
+    assert result["outcome"] == "success" and result["latency_ms"] >= 300

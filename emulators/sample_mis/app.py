@@ -38,6 +38,8 @@ def booking_app(mis: SampleMis) -> Any:
             await _answer(send, 400, {"error": "body is not JSON"})
             return
         if route == ("POST", "/booking/book") and isinstance(request, dict):
+            if mis.answer_delay_ms:
+                await asyncio.sleep(mis.answer_delay_ms / 1000)
             answer = mis.book(request)
             await _answer(send, 200, answer, {"server-timing": f"app;dur={mis.process_ms[-1]:.3f}"})
             if answer["status"]["status_code"] == OK:

@@ -52,6 +52,7 @@ class SampleMis:
     seed: int = 7
     days: int = 14
     resend_seconds: float = 25.0
+    answer_delay_ms: float = 0.0  # stands in for a real MIS's own processing time (benchmarks)
     slots: dict[str, dict[str, Any]] = field(default_factory=dict)
     bookings: dict[str, Booked] = field(default_factory=dict)
     token: str = ""
