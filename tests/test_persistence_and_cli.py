@@ -117,3 +117,36 @@ def _wait_for(url: str, within: float = 20) -> None:
         except requests.ConnectionError:
             time.sleep(0.1)
     raise AssertionError(f"{url} did not come up")
+
+
+@pytest.mark.req("FER-BK-5", "FER-CN-2")
+def test_bookings_and_associations_survive_a_restart(tmp_path: Path) -> None:
+    from tests.mis_stub import mis_stub
+    from tests.test_fer_booking import booked, region
+
+    first = start_fer(tmp_path)
+    first.login()
+    places = region(first)
+    with mis_stub() as mis:
+        first.http.post(f"{first.url}/api/callback", json={"address": mis.url}).raise_for_status()
+        booked(mis, places["adult"]["id"], ext_id="5a1f0c3e-2222-4222-8222-000000000002")
+        result = first.admin("POST", "/fer/epgu/book", json={"slot_id": places["adult"]["id"]}).json()
+        assert result["outcome"] == "success"
+        token = first.http.headers["Authorization"]
+        stop_fer(first)
+
+        second = start_fer(tmp_path)
+        second.http.headers["Authorization"] = token
+        try:
+            assert second.admin("GET", "/state").json()["bookings"][0]["book_ext_id"] == result["book_ext_id"]
+            assocs = second.admin("GET", "/fer/associations").json()["associations_slots"]
+            assert assocs == [
+                {"slot_id": places["adult"]["id"], "book_ext_id": result["book_ext_id"], "status": "RECORDED"}
+            ]
+            mis.answer(
+                "POST /booking/cancel", body={"book_ext_id": result["book_ext_id"], "status": {"status_code": 0}}
+            )
+            cancel = second.admin("POST", "/fer/epgu/cancel", json={"book_ext_id": result["book_ext_id"]}).json()
+            assert cancel["outcome"] == "success"
+        finally:
+            stop_fer(second)

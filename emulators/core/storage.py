@@ -38,6 +38,7 @@ class Database:
         self._conn.execute("PRAGMA cache_size=-65536")
         self._conn.execute("PRAGMA temp_store=MEMORY")
         self._conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        self._deferred: _Deferred | None = None
 
     def ensure_schema(self, statements: Iterable[str]) -> None:
         """Create the caller's tables and indexes if they are missing."""
@@ -65,6 +66,17 @@ class Database:
         with self._lock:
             return self._conn.execute(sql, params).rowcount
 
+    def defer(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """Run a write soon, in the writer thread, grouped with others (callers keep the data in memory)."""
+        if self._deferred is None:
+            self._deferred = _Deferred(self)
+        self._deferred.put(sql, params)
+
+    def flush(self) -> None:
+        """Wait until deferred writes are committed."""
+        if self._deferred is not None:
+            self._deferred.flush()
+
     def get_meta(self, key: str) -> str | None:
         rows = self.query("SELECT value FROM meta WHERE key = ?", (key,))
         return rows[0][0] if rows else None
@@ -76,8 +88,58 @@ class Database:
         )
 
     def close(self) -> None:
+        if self._deferred is not None:
+            self._deferred.close()
         with self._lock:
             self._conn.close()
+
+
+class _Deferred:
+    """A writer thread for small write-through tables: statements are committed in groups, in order."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._queue: list[tuple[str, Sequence[Any]]] = []
+        self._cond = threading.Condition()
+        self._queued = self._written = 0
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="deferred-writes", daemon=True)
+        self._thread.start()
+
+    def put(self, sql: str, params: Sequence[Any]) -> None:
+        with self._cond:
+            self._queue.append((sql, params))
+            self._queued += 1
+            self._cond.notify()
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        with self._cond:
+            target = self._queued
+            return self._cond.wait_for(lambda: self._written >= target, timeout)
+
+    def close(self) -> None:
+        self.flush()
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._queue or self._closed)
+                if not self._queue and self._closed:
+                    return
+                batch, self._queue = self._queue, []
+            try:
+                with self.db.transaction() as conn:
+                    for sql, params in batch:
+                        conn.execute(sql, params)
+            except Exception:
+                log.exception("%d deferred write(s) failed", len(batch))
+            with self._cond:
+                self._written += len(batch)
+                self._cond.notify_all()
 
 
 def _sqlite_path(url: str) -> str:

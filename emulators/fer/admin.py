@@ -41,9 +41,9 @@ def admin_handlers(gateway: Gateway) -> dict[str, Handler]:
         return json_response({"unblocked": gateway.unblock(request.query.get("oid"))})
 
     async def associations_list(request: Request) -> Response:
-        rows = gateway.db.query("SELECT slot_id, book_ext_id, status FROM fer_association ORDER BY at")
+        rows = gateway.associations.items()
         return json_response(
-            {"associations_slots": [{"slot_id": s, "book_ext_id": b, "status": st} for s, b, st in rows]}
+            {"associations_slots": [{"slot_id": s, "book_ext_id": b, "status": st} for s, (b, st) in rows]}
         )
 
     async def associations_add(request: Request) -> Response:

@@ -89,7 +89,16 @@ class Booking:
         self.rng = random.Random()
         self.followup_seconds = 30.0
         # ids whose uploads complete a follow-up; checked by set intersection on every upload (cheap)
-        self.watched = {row[0] for row in self.db.query("SELECT slot_id FROM fer_booking")}
+        columns = "book_ext_id, slot_id, oid, patient_id, referral_id, booking_type, status, booked_at, cancelled_at"
+        # every ЕПГУ booking, in memory (read on the MIS's uploads), written behind to fer_booking
+        self.records: dict[str, dict[str, Any]] = {}
+        self.latest: dict[str, str] = {}  # slot_id -> the latest book_ext_id on it
+        for row in self.db.query(f"SELECT {columns}, followup FROM fer_booking ORDER BY booked_at"):
+            record = dict(zip([*columns.split(", "), "followup"], row, strict=True))
+            record["followup"] = orjson.loads(record["followup"])
+            self.records[record["book_ext_id"]] = record
+            self.latest[record["slot_id"]] = record["book_ext_id"]
+        self.watched = set(self.latest)
         self.in_flight: set[str] = set()  # slots whose book/cancel is being answered right now
         self.early: dict[str, list[tuple[str, str, Any, float]]] = {}
 
@@ -217,7 +226,13 @@ class Booking:
                 "update_ts": stamp}  # fmt: skip
         self.showcase.upsert("book", oid, [book])
         self._set_referral(body["referral_id"], "RECORDED", stamp)
-        self.db.execute(
+        self.records[ext_id] = {
+            "book_ext_id": ext_id, "slot_id": slot["id"], "oid": oid, "patient_id": body["patient_id"],
+            "referral_id": body["referral_id"], "booking_type": kind, "status": "RECORDED", "booked_at": now,
+            "cancelled_at": None, "followup": {},
+        }  # fmt: skip
+        self.latest[slot["id"]] = ext_id
+        self.db.defer(
             "INSERT INTO fer_booking (book_ext_id, slot_id, oid, patient_id, referral_id, booking_type, status,"
             " booked_at) VALUES (?, ?, ?, ?, ?, ?, 'RECORDED', ?) ON CONFLICT(book_ext_id) DO UPDATE SET"
             " slot_id = excluded.slot_id, status = 'RECORDED', booked_at = excluded.booked_at, cancelled_at = NULL,"
@@ -234,14 +249,12 @@ class Booking:
     # -- cancel -----------------------------------------------------------------------------------
 
     async def cancel(self, book_ext_id: str) -> Result:
-        rows = self.db.query(
-            "SELECT slot_id, oid, patient_id, referral_id, status FROM fer_booking WHERE book_ext_id = ?",
-            (book_ext_id,),
-        )
-        if not rows:
+        booking = self.records.get(book_ext_id)
+        if booking is None:
             return Result("rejected", f"запись [{book_ext_id}] не создавалась через ЕПГУ в этом эмуляторе",
                           book_ext_id=book_ext_id)  # fmt: skip
-        slot_id, oid, patient_id, referral_id, _status = rows[0]
+        slot_id, oid = booking["slot_id"], booking["oid"]
+        patient_id, referral_id = booking["patient_id"], booking["referral_id"]
         slot = self.showcase.get("slot", slot_id)
         address = self._address(oid, slot[0]["mo_id"] if slot else "")
         if address is None:
@@ -274,7 +287,8 @@ class Booking:
         if book is not None:
             self.showcase.upsert("book", oid, [{**book[0], "status_code": 5010, "update_ts": stamp}])
         self._set_referral(referral_id, "AVAILABLE", stamp)
-        self.db.execute(
+        self.records[book_ext_id].update(status="CANCELED", cancelled_at=now)
+        self.db.defer(
             "UPDATE fer_booking SET status = 'CANCELED', cancelled_at = ? WHERE book_ext_id = ?", (now, book_ext_id)
         )
         self._replay_early(slot_id)
@@ -367,21 +381,18 @@ class Booking:
         return notes
 
     def _observe(self, entity: str, key: str, slot_id: str, status: Any, at: float) -> list[str]:
-        rows = self.db.query(
-            "SELECT book_ext_id, status, booked_at, cancelled_at, followup FROM fer_booking WHERE slot_id = ?"
-            " ORDER BY booked_at DESC LIMIT 1",
-            (slot_id,),
-        )
-        if not rows or slot_id in self.in_flight:
+        ext_id = self.latest.get(slot_id)
+        if ext_id is None or slot_id in self.in_flight:
             self.early.setdefault(slot_id, []).append((entity, key, status, at))
             return []
-        ext_id, booking_status, booked_at, cancelled_at, raw = rows[0]
+        booking = self.records[ext_id]
+        booking_status, booked_at, cancelled_at = booking["status"], booking["booked_at"], booking["cancelled_at"]
         step, since = self._step(entity, key, status, ext_id, booking_status, booked_at, cancelled_at)
-        seen = orjson.loads(raw)
+        seen = booking["followup"]
         if step is None or step in seen:
             return []
         seen[step] = round(max(0.0, at - since), 3)
-        self.db.execute("UPDATE fer_booking SET followup = ? WHERE book_ext_id = ?", (orjson.dumps(seen), ext_id))
+        self.db.defer("UPDATE fer_booking SET followup = ? WHERE book_ext_id = ?", (orjson.dumps(seen), ext_id))
         return [f"{_STEP_TEXT[step].format(ext_id=ext_id, slot_id=slot_id)} через {seen[step]:.1f} с"]
 
     @staticmethod
@@ -402,24 +413,23 @@ class Booking:
 
     def bookings(self) -> list[dict[str, Any]]:
         """Every ЕПГУ booking with what the MIS did afterwards, and what is overdue (fer.followup_seconds)."""
-        rows = self.db.query(
-            "SELECT book_ext_id, slot_id, oid, status, booked_at, cancelled_at, followup FROM fer_booking"
-            " ORDER BY booked_at"
-        )
         now = self.clock()
         found = []
-        for ext_id, slot_id, oid, status, booked_at, cancelled_at, raw in rows:
-            seen = orjson.loads(raw)
+        for booking in sorted(self.records.values(), key=lambda b: b["booked_at"]):
+            ext_id, slot_id, oid, status = booking["book_ext_id"], booking["slot_id"], booking["oid"], booking["status"]
+            booked_at, cancelled_at, seen = booking["booked_at"], booking["cancelled_at"], booking["followup"]
             expected = ["book_uploaded", "slot_recorded"] if status == "RECORDED" else ["slot_available"]
             since = booked_at if status == "RECORDED" else cancelled_at or booked_at
             overdue = [step for step in expected if step not in seen and now - since > self.followup_seconds]
             found.append({"book_ext_id": ext_id, "slot_id": slot_id, "mo_oid": oid, "status": status,
-                          "booked_at": booked_at, "cancelled_at": cancelled_at, "seconds_until": seen,
+                          "booked_at": booked_at, "cancelled_at": cancelled_at, "seconds_until": dict(seen),
                           "awaiting": [s for s in expected if s not in seen], "overdue": overdue})  # fmt: skip
         return found
 
     def clear(self) -> None:
-        self.db.execute("DELETE FROM fer_booking")
+        self.records.clear()
+        self.latest.clear()
+        self.db.defer("DELETE FROM fer_booking")
         self.watched.clear()
         self.early.clear()
 

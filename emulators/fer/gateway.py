@@ -80,6 +80,10 @@ class Gateway:
         self.freshness = Freshness(self.fer.slot_refresh_seconds, self.fer.other_refresh_seconds, clock)
         self.technical_errors: dict[str, int] = {}
         self.blocked = {row[0] for row in self.db.query("SELECT oid FROM fer_block")}  # read on every write
+        # the gateway's associations_slots: slot_id -> (book_ext_id, status); in memory, written behind
+        self.associations = {
+            s: (b, st) for s, b, st in self.db.query("SELECT slot_id, book_ext_id, status FROM fer_association")
+        }
         self.journal = Journal(settings.journal)
         self.outbound = Outbound(self.journal, NAME)
         self.webhooks = Webhooks(self.db, self.outbound, self.fer.webhook_probe_timeout_seconds)
@@ -118,6 +122,7 @@ class Gateway:
     def close(self) -> None:
         if self.showcase.log is not None:
             self.showcase.log.close()
+        self.db.flush()
 
     # -- handlers ----------------------------------------------------------------------------------
 
@@ -344,11 +349,12 @@ class Gateway:
         return removed
 
     def book_ext_id(self, slot_id: str) -> str | None:
-        rows = self.db.query("SELECT book_ext_id FROM fer_association WHERE slot_id = ?", (slot_id,))
-        return rows[0][0] if rows else None
+        found = self.associations.get(slot_id)
+        return found[0] if found else None
 
     def associate(self, slot_id: str, book_ext_id: str | None, status: str) -> None:
-        self.db.execute(
+        self.associations[slot_id] = (book_ext_id, status)
+        self.db.defer(
             "INSERT INTO fer_association (slot_id, book_ext_id, status, at) VALUES (?, ?, ?, ?)"
             " ON CONFLICT(slot_id) DO UPDATE SET book_ext_id = excluded.book_ext_id, status = excluded.status,"
             " at = excluded.at",
@@ -371,7 +377,7 @@ class Gateway:
             "blocked": [{"oid": o, "reason": r} for o, r, _ in blocks],
             "technical_errors": self.technical_errors,
             "freshness": self.freshness.report(),
-            "associations": int(self.db.query("SELECT COUNT(*) FROM fer_association")[0][0]),
+            "associations": len(self.associations),
             "webhooks": self.webhooks.all(),
             "bookings": self.booking.bookings(),
         }
@@ -381,7 +387,8 @@ class Gateway:
         self.authority.reset()
         self.freshness.clear()
         self.unblock(None)
-        self.db.execute("DELETE FROM fer_association")
+        self.associations.clear()
+        self.db.defer("DELETE FROM fer_association")
         self.webhooks.clear()
         self.booking.clear()
 
