@@ -180,10 +180,18 @@ def report(seconds: float, bookings: list[Booking], concurrency: int, mis_ms: fl
     for label, values, note in series:
         p50, p99 = fer.percentile_ms(values, 0.5), fer.percentile_ms(values, 0.99)
         print(f"{label:<17}p50 {p50:7.2f}  p99 {p99:7.2f}  max {max(values) * 1000:7.2f}    {note}")
-    overhead_p99 = fer.percentile_ms(series[2][1], 0.99)
-    verdict = "met" if overhead_p99 < OVERHEAD_P99_TARGET_MS else "NOT met"
-    print(f"target           gateway overhead p99 < {OVERHEAD_P99_TARGET_MS:g} ms at 50 concurrent: {verdict} "
-          f"({overhead_p99:.2f} ms at {concurrency})")  # fmt: skip
+    # The first wave starts all clients at the same instant, a burst no real traffic has: shown apart.
+    steady = [b.seconds - b.mis_seconds for b in bookings[concurrency:]] or series[2][1]
+    p50, p99 = fer.percentile_ms(steady, 0.5), fer.percentile_ms(steady, 0.99)
+    print(
+        f"{'overhead, steady':<17}p50 {p50:7.2f}  p99 {p99:7.2f}  max {max(steady) * 1000:7.2f}    "
+        f"(a) − (b) without the first {concurrency} (the simultaneous start)"
+    )
+    for label, values in (("all", series[2][1]), ("steady", steady)):
+        overhead_p99 = fer.percentile_ms(values, 0.99)
+        verdict = "met" if overhead_p99 < OVERHEAD_P99_TARGET_MS else "NOT met"
+        print(f"target ({label:<6}) gateway overhead p99 < {OVERHEAD_P99_TARGET_MS:g} ms at 50 concurrent: {verdict} "
+              f"({overhead_p99:.2f} ms at {concurrency})")  # fmt: skip
     failed = [b for b in bookings if b.outcome != "success"]
     for b in failed[:10]:
         print(f"  {b.outcome}: {str(b.answer.get('message'))[:300]}")

@@ -21,7 +21,7 @@ from emulators.core.formats import FORMATS
 from emulators.core.outbound import Outbound, Reply
 from emulators.core.validation import compile_check
 from emulators.fer import catalogue as texts
-from emulators.fer.epgu import REFERRAL_TAGS, SlotQuery, age_on, find_slots, patient_data
+from emulators.fer.epgu import REFERRAL_TAGS, SlotQuery, age_on, find_slots, patient_data, warm_up
 from emulators.fer.showcase import Showcase
 from emulators.fer.webhooks import Webhooks, booking_url
 
@@ -99,6 +99,7 @@ class Booking:
             self.records[record["book_ext_id"]] = record
             self.latest[record["slot_id"]] = record["book_ext_id"]
         self.watched = set(self.latest)
+        warm_up()
         self.in_flight: set[str] = set()  # slots whose book/cancel is being answered right now
         self.early: dict[str, list[tuple[str, str, Any, float]]] = {}
 
