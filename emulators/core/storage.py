@@ -38,7 +38,7 @@ class Database:
         self._conn.execute("PRAGMA cache_size=-65536")
         self._conn.execute("PRAGMA temp_store=MEMORY")
         self._conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-        self._deferred: _Deferred | None = None
+        self._deferred: BackgroundWriter | None = None
 
     def ensure_schema(self, statements: Iterable[str]) -> None:
         """Create the caller's tables and indexes if they are missing."""
@@ -69,8 +69,13 @@ class Database:
     def defer(self, sql: str, params: Sequence[Any] = ()) -> None:
         """Run a write soon, in the writer thread, grouped with others (callers keep the data in memory)."""
         if self._deferred is None:
-            self._deferred = _Deferred(self)
-        self._deferred.put(sql, params)
+            self._deferred = BackgroundWriter("deferred-writes", self._execute_all)
+        self._deferred.put((sql, params))
+
+    def _execute_all(self, batch: list[tuple[str, Sequence[Any]]]) -> None:
+        with self.transaction() as conn:
+            for sql, params in batch:
+                conn.execute(sql, params)
 
     def flush(self) -> None:
         """Wait until deferred writes are committed."""
@@ -94,25 +99,30 @@ class Database:
             self._conn.close()
 
 
-class _Deferred:
-    """A writer thread for small write-through tables: statements are committed in groups, in order."""
+class BackgroundWriter:
+    """One thread that commits queued items in groups, in order; `write(batch)` does the SQL.
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
-        self._queue: list[tuple[str, Sequence[Any]]] = []
+    A failed batch is logged and counted, never fatal: the emulator keeps serving the state it holds.
+    """
+
+    def __init__(self, name: str, write: Callable[[list[Any]], None]) -> None:
+        self._write = write
+        self._queue: list[Any] = []
         self._cond = threading.Condition()
         self._queued = self._written = 0
         self._closed = False
-        self._thread = threading.Thread(target=self._run, name="deferred-writes", daemon=True)
+        self.failed = 0
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
-    def put(self, sql: str, params: Sequence[Any]) -> None:
+    def put(self, item: Any) -> None:
         with self._cond:
-            self._queue.append((sql, params))
+            self._queue.append(item)
             self._queued += 1
             self._cond.notify()
 
     def flush(self, timeout: float = 30.0) -> bool:
+        """Wait until everything put so far is committed."""
         with self._cond:
             target = self._queued
             return self._cond.wait_for(lambda: self._written >= target, timeout)
@@ -132,11 +142,10 @@ class _Deferred:
                     return
                 batch, self._queue = self._queue, []
             try:
-                with self.db.transaction() as conn:
-                    for sql, params in batch:
-                        conn.execute(sql, params)
-            except Exception:
-                log.exception("%d deferred write(s) failed", len(batch))
+                self._write(batch)
+            except Exception:  # a full disk must not kill the writer
+                log.exception("%s: %d queued write(s) failed", self._thread.name, len(batch))
+                self.failed += len(batch)
             with self._cond:
                 self._written += len(batch)
                 self._cond.notify_all()
@@ -167,7 +176,6 @@ class RecordLog:
         self.db = db
         self.stream = stream
         self.compact_after = compact_after
-        self.pending_entries = 0
         db.ensure_schema(
             [
                 "CREATE TABLE IF NOT EXISTS record_log (seq INTEGER PRIMARY KEY AUTOINCREMENT, stream TEXT NOT NULL,"
@@ -176,15 +184,13 @@ class RecordLog:
                 " payload BLOB NOT NULL, PRIMARY KEY (stream, chunk))",
             ]
         )
-        self._queue: list[tuple[str, Any]] = []  # (op, payload bytes) or ("__compact__", chunk factory)
-        self._cond = threading.Condition()
-        self._closed = False
-        self._written = 0
-        self._queued = 0
-        self.failed_writes = 0
         self.entries = self._count()
-        self._thread = threading.Thread(target=self._run, name=f"record-log-{stream}", daemon=True)
-        self._thread.start()
+        # items: (op, payload bytes), or ("__compact__", a factory of snapshot chunks)
+        self._writer = BackgroundWriter(f"record-log-{stream}", self._write)
+
+    @property
+    def failed_writes(self) -> int:
+        return self._writer.failed
 
     def _count(self) -> int:
         return int(self.db.query("SELECT COUNT(*) FROM record_log WHERE stream = ?", (self.stream,))[0][0])
@@ -201,11 +207,8 @@ class RecordLog:
 
     def append(self, op: str, payload: bytes) -> None:
         """Queue one change; it is committed within milliseconds, in order."""
-        with self._cond:
-            self._queue.append((op, payload))
-            self._queued += 1
-            self.entries += 1
-            self._cond.notify()
+        self.entries += 1
+        self._writer.put((op, payload))
 
     def compact(self, chunks: Callable[[], Iterable[bytes]]) -> None:
         """Replace the snapshot with `chunks()` (the whole current state) and drop the log written so far.
@@ -213,43 +216,18 @@ class RecordLog:
         `chunks` runs in the writer thread, so serialising a large state does not stall the caller; it must
         only read data that is never mutated in place.
         """
-        with self._cond:
-            self._queue.append(("__compact__", chunks))
-            self._queued += 1
-            self.entries = 0
-            self._cond.notify()
+        self.entries = 0
+        self._writer.put(("__compact__", chunks))
 
     def clear(self) -> None:
         self.compact(list)
 
     def flush(self, timeout: float = 30.0) -> bool:
         """Wait until everything appended so far is committed."""
-        with self._cond:
-            target = self._queued
-            return self._cond.wait_for(lambda: self._written >= target, timeout)
+        return self._writer.flush(timeout)
 
     def close(self) -> None:
-        self.flush()
-        with self._cond:
-            self._closed = True
-            self._cond.notify_all()
-        self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                self._cond.wait_for(lambda: self._queue or self._closed)
-                if not self._queue and self._closed:
-                    return
-                batch, self._queue = self._queue, []
-            try:
-                self._write(batch)
-            except Exception:  # a full disk must not kill the writer: the state in memory stays served
-                log.exception("record log %s: %d change(s) could not be written", self.stream, len(batch))
-                self.failed_writes += len(batch)
-            with self._cond:
-                self._written += len(batch)
-                self._cond.notify_all()
+        self._writer.close()
 
     def _write(self, batch: list[Any]) -> None:
         with self.db.transaction() as conn:
