@@ -17,6 +17,7 @@ from emulators import __version__
 from emulators.core import logs
 from emulators.core.config import SEED_EXAMPLE_PASSWORD, SEED_EXAMPLE_USERNAME, Settings, load_settings
 from emulators.core.errors import ConfigError
+from emulators.core.gcpolicy import BetweenRequests
 from emulators.core.runner import Listener, serve_all
 
 log = logging.getLogger("medstand")
@@ -141,11 +142,13 @@ def _up(args: argparse.Namespace) -> int:
         port = getattr(settings, name).port
         listeners.append(Listener(name, emulator.app, settings.host, port))
     log.info("medstand %s: %s; state in %s", __version__, ", ".join(names), settings.resolved_database_url)
-    # The replayed state is long-lived: keep it out of the collector's scans, and collect young objects less
-    # often (a 1 000-slot upload allocates ~10 000 containers).
+    # The replayed state is long-lived: keep it out of the collector's scans; and collect between requests,
+    # not inside them (see core/gcpolicy.py).
     gc.collect()
     gc.freeze()
-    gc.set_threshold(20_000, 20, 50)
+    policy = BetweenRequests()
+    for listener in listeners:
+        listener.app.after_response = policy.collect_if_due
     profile_to = os.environ.get("MEDSTAND_PROFILE")  # developers: cProfile the whole run into this file
     if profile_to:
         import cProfile

@@ -174,6 +174,7 @@ class HttpApp:
         self.render_fault: Callable[[Fault, Request], Response] | None = None
         self.on_startup: list[Callable[[], Awaitable[None]]] = []
         self.on_shutdown: list[Callable[[], Awaitable[None]]] = []
+        self.after_response: Callable[[], None] | None = None  # e.g. gcpolicy.BetweenRequests.collect_if_due
 
     def route(self, method: str, template: str, operation: str, handler: Handler, admin: bool = False) -> None:
         self.router.add(Route(method.upper(), template, operation, handler, admin))
@@ -216,6 +217,8 @@ class HttpApp:
         await _send(send, response, head_only=request.method == "HEAD")
         if route is None or not route.admin:
             self._journal(request, route, response, started, response.outcome)
+        if self.after_response is not None:
+            self.after_response()
 
     async def _dispatch(self, route: Route, request: Request, receive: Any, send: Any) -> Response:
         if route.admin:

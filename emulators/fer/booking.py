@@ -22,7 +22,7 @@ from emulators.core.outbound import Outbound, Reply
 from emulators.core.validation import compile_check
 from emulators.fer import catalogue as texts
 from emulators.fer.epgu import REFERRAL_TAGS, SlotQuery, age_on, find_slots, patient_data, warm_up
-from emulators.fer.showcase import Showcase
+from emulators.fer.showcase import Showcase, unpack
 from emulators.fer.webhooks import Webhooks, booking_url
 
 _STEP_TEXT = {
@@ -374,7 +374,7 @@ class Booking:
         if entity == "slot":
             seen = [(key, key, table.rows[key][2][3]) for key in self.watched.intersection(keys) if key in table.rows]
         else:  # a book's Row[2] is (slot_id, referral_id); its status comes from the record
-            seen = [(key, row[2][0], row[0].get("status_code")) for key in keys
+            seen = [(key, row[2][0], unpack(row[0]).get("status_code")) for key in keys
                     if (row := table.rows.get(key)) is not None and row[2][0] in self.watched]  # fmt: skip
         notes: list[str] = []
         for key, slot_id, status in seen:

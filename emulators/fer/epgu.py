@@ -50,7 +50,6 @@ def find_slots(showcase: Showcase, query: SlotQuery) -> list[dict[str, Any]]:
     """AVAILABLE slots as ЕПГУ would offer them, earliest first."""
     start = query.date_from.isoformat() if query.date_from else None
     end = (query.date_from + dt.timedelta(days=query.days)).isoformat() if query.date_from else None
-    resources = showcase.tables["resource"].rows
     found = []
     for record, _, values in _candidates(showcase, query):
         visit = values[2]
@@ -60,7 +59,7 @@ def find_slots(showcase: Showcase, query: SlotQuery) -> list[dict[str, Any]]:
             continue
         if query.patient_age is not None and not accepts(record.get("tag_age", "ALL"), query.patient_age):
             continue
-        resource = resources.get(values[0])
+        resource = showcase.get("resource", values[0])
         if resource is None or resource[0].get("enabled") == "NONE" or _unavailable(showcase, values[0], visit):
             continue
         if not _fits_resource(showcase, values[0], resource[0], query):
@@ -73,7 +72,9 @@ def _candidates(showcase: Showcase, query: SlotQuery) -> Iterator[tuple[dict[str
     table = showcase.tables["slot"]
     keys = table.keys_where("mo_id", query.mo_id) if query.mo_id else table.rows.keys()
     for key in list(keys):
-        yield table.rows[key]
+        row = showcase.get("slot", key)
+        if row is not None:
+            yield row
 
 
 def _tagged(tag_type: str, wanted: frozenset[str]) -> bool:
