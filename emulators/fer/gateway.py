@@ -303,17 +303,11 @@ class Gateway:
         depart_oid = request.query.get("depart_oid", "").strip()
         if "address" in request.query:
             return await self._register(principal.oid, depart_oid, request.query["address"].strip())
-        address = self.webhooks.address(principal.oid, depart_oid)
-        if address is None:
-            raise HttpError(404, texts.WEBHOOK_NONE.format(whom=depart_oid or principal.oid), texts.WEBHOOK_NONE.code)
-        return json_response({"address": address})
+        return _webhook_answer(self.webhooks.address(principal.oid, depart_oid), depart_oid or principal.oid)
 
     async def delete_webhook(self, request: Request, principal: Principal) -> Response:
         depart_oid = request.query.get("depart_oid", "").strip()
-        address = self.webhooks.remove(principal.oid, depart_oid)
-        if address is None:
-            raise HttpError(404, texts.WEBHOOK_NONE.format(whom=depart_oid or principal.oid), texts.WEBHOOK_NONE.code)
-        return json_response({"address": address})
+        return _webhook_answer(self.webhooks.remove(principal.oid, depart_oid), depart_oid or principal.oid)
 
     async def check_webhook(self, request: Request, principal: Principal) -> Response:
         """GET /api/callback/check?address= (FER-CB-2): reachability, without registering."""
@@ -399,6 +393,13 @@ class Gateway:
 
     def add_credential(self, username: str, password: str) -> None:
         self.authority.set_credential(Credential(username, password))
+
+
+def _webhook_answer(address: str | None, whom: str) -> Response:
+    """Таблица 2 `{address}`, or 404 when no webhook is registered for `whom`."""
+    if address is None:
+        raise HttpError(404, texts.WEBHOOK_NONE.format(whom=whom), texts.WEBHOOK_NONE.code)
+    return json_response({"address": address})
 
 
 def _json_body(request: Request) -> Any:
