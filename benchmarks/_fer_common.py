@@ -100,7 +100,7 @@ def gateway(mos: int = 20, resources_per_mo: int = 50, journal: bool = True) -> 
         port = free_port()
         command = [sys.executable, "-m", "emulators.cli", "up", "fer", "--fer-port", str(port)]
         command += ["--data-dir", data_dir, "--quiet"] + ([] if journal else ["--no-journal"])
-        with _serve(command, port, Path(data_dir) / "server.log") as pid:
+        with serve_process(command, port, Path(data_dir) / "server.log") as pid:
             status, answer = post_json(f"http://{HOST}:{port}/auth.svc", {"username": USERNAME, "password": PASSWORD})
             if status != 200:
                 raise RuntimeError(f"auth failed: {status} {answer}")
@@ -115,12 +115,12 @@ def reference() -> Iterator[Stand]:
     with tempfile.TemporaryDirectory(prefix="fer-reference-") as log_dir:
         port = free_port()
         command = [sys.executable, str(Path(__file__).with_name("_reference_app.py")), "--port", str(port)]
-        with _serve(command, port, Path(log_dir) / "server.log") as pid:
+        with serve_process(command, port, Path(log_dir) / "server.log") as pid:
             yield Stand(port, pid, token="")
 
 
 @contextlib.contextmanager
-def _serve(command: list[str], port: int, log_path: Path) -> Iterator[int]:
+def serve_process(command: list[str], port: int, log_path: Path) -> Iterator[int]:
     """Run a server subprocess until it answers /__admin/health, yield its pid; always stop it with SIGTERM."""
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)

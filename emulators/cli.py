@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import datetime as dt
 import gc
 import json
@@ -18,7 +17,7 @@ from emulators.core import logs
 from emulators.core.config import SEED_EXAMPLE_PASSWORD, SEED_EXAMPLE_USERNAME, Settings, load_settings
 from emulators.core.errors import ConfigError
 from emulators.core.gcpolicy import BetweenRequests
-from emulators.core.runner import Listener, serve_all
+from emulators.core.runner import Listener, run, serve_all
 
 log = logging.getLogger("medstand")
 
@@ -153,9 +152,9 @@ def _up(args: argparse.Namespace) -> int:
     if profile_to:
         import cProfile
 
-        cProfile.runctx("asyncio.run(serve_all(listeners))", globals(), locals(), profile_to)
+        cProfile.runctx("run(serve_all(listeners, on_idle=policy.on_idle))", globals(), locals(), profile_to)
     else:
-        asyncio.run(serve_all(listeners))
+        run(serve_all(listeners, on_idle=policy.on_idle))
     log.info("stopped")
     return 0
 
@@ -190,7 +189,7 @@ def _sample_mis(args: argparse.Namespace) -> int:
     public = args.public_url or f"http://{args.host}:{args.port}"
     mis = SampleMis(args.gateway, args.username, args.password, public, seed=args.seed)
     mis.answer_delay_ms = args.answer_delay_ms
-    asyncio.run(serve(mis, args.host, args.port))
+    run(serve(mis, args.host, args.port))
     return 0
 
 

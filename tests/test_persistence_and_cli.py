@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -14,6 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from emulators.core.runner import Listener, run, serve_all
 from tests import fer_data as data
 from tests.conftest import SEED_OID, start_fer, stop_fer
 
@@ -150,3 +153,26 @@ def test_bookings_and_associations_survive_a_restart(tmp_path: Path) -> None:
             assert cancel["outcome"] == "success"
         finally:
             stop_fer(second)
+
+
+def test_the_server_loop_calls_on_idle_periodically_and_survives_its_failure() -> None:
+    calls: list[float] = []
+
+    def on_idle() -> None:
+        calls.append(time.monotonic())
+        if len(calls) == 1:
+            raise RuntimeError("first housekeeping call fails")  # logged; the ticker and the server go on
+
+    async def app(scope: dict[str, object], receive: object, send: object) -> None:
+        return None
+
+    async def main() -> None:
+        listeners = [Listener("idle-test", app, "127.0.0.1", 0)]
+        serving = asyncio.create_task(serve_all(listeners, on_idle=on_idle, idle_interval=0.02))
+        await asyncio.sleep(0.5)
+        serving.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await serving
+
+    run(main())
+    assert len(calls) >= 5

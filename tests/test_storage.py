@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from emulators.core.errors import ConfigError
-from emulators.core.storage import Database, RecordLog
+from emulators.core.storage import BackgroundWriter, Database, RecordLog
 
 
 def test_record_log_replays_snapshot_then_log_in_order(tmp_path: Path) -> None:
@@ -35,6 +38,41 @@ def test_a_failed_write_is_counted_and_the_writer_goes_on(tmp_path: Path) -> Non
     log.append("upsert", b"kept")
     log.close()
     assert list(RecordLog(db, "s").replay()) == [("upsert", b"kept")]
+
+
+def test_the_writer_groups_what_arrives_while_it_lingers_and_flush_does_not_wait_for_the_linger() -> None:
+    batches: list[list[Any]] = []
+    writer = BackgroundWriter("grouping", batches.append, linger=0.5)
+    for item in range(100):
+        writer.put(item)
+    time.sleep(0.05)  # the writer woke for item 0 and is lingering: nothing is written yet
+    assert batches == []
+    began = time.perf_counter()
+    assert writer.flush(timeout=5)
+    assert time.perf_counter() - began < 0.4, "flush waited out the linger"
+    assert [item for batch in batches for item in batch] == list(range(100))
+    assert len(batches) == 1
+    writer.close()
+
+
+def test_puts_during_a_write_are_written_next_without_a_new_wake_up() -> None:
+    release = threading.Event()
+    batches: list[list[Any]] = []
+
+    def slow_write(batch: list[Any]) -> None:
+        if not batches:
+            release.wait(5)  # the first write is slow: puts meanwhile find the writer busy, not idle
+        batches.append(batch)
+
+    writer = BackgroundWriter("busy", slow_write, linger=0)
+    writer.put("first")
+    time.sleep(0.05)
+    writer.put("second")
+    writer.put("third")
+    release.set()
+    assert writer.flush(timeout=5)
+    assert batches == [["first"], ["second", "third"]]
+    writer.close()
 
 
 def test_deferred_writes_are_committed_in_order_by_flush(tmp_path: Path) -> None:
