@@ -1,10 +1,11 @@
 """Bookings through the FER gateway into the sample MIS: bookings/s and the latency the gateway adds.
 
-    python benchmarks/fer_booking.py [--bookings 500] [--concurrency 50] [--seed 7]
+    python benchmarks/fer_booking.py [--bookings 500] [--concurrency 50] [--seed 7] [--mis-ms 100] [--stagger-ms N]
 
 Starts the gateway (`medstand up fer --quiet`, fresh data dir) and the sample MIS (`medstand sample-mis`) on free
 ports; the MIS uploads its showcase and registers its webhook. Every AVAILABLE slot of the showcase is booked at
-most once with `POST /__admin/fer/epgu/book`, `--concurrency` at a time, with a patient whose age fits the slot.
+most once with `POST /__admin/fer/epgu/book`, `--concurrency` at a time, with a patient whose age fits the slot;
+the clients' starts are spread over one MIS period (`--stagger-ms`, 0 = all at once, in lockstep waves).
 
 Per booking: (a) the admin call's latency as this client sees it; (b) `latency_ms`, the gateway's own measure of
 its call into the MIS (standing in for the MIS's time: its `server-timing` header is not forwarded; (b) also holds
@@ -139,13 +140,21 @@ def book_requests(port: int, slots: list[tuple[str, str]]) -> list[bytes]:
     return requests
 
 
-async def drive(port: int, requests: list[bytes], concurrency: int) -> tuple[float, list[Booking]]:
-    """Send every request once over `concurrency` keep-alive connections; return (wall seconds, bookings)."""
+async def drive(
+    port: int, requests: list[bytes], concurrency: int, stagger: float = 0.0
+) -> tuple[float, list[Booking]]:
+    """Send every request once over `concurrency` keep-alive connections; return (wall seconds, bookings).
+
+    Worker k starts k·stagger/concurrency seconds late: with `stagger` = the MIS's time the workers stay spread over
+    its period, as independent ЕПГУ users are; with 0 they start at once and keep booking in lockstep waves, and
+    every wave's answers reach the gateway within a few milliseconds of each other.
+    """
     bookings: list[Booking | None] = [None] * len(requests)
     queue = iter(range(len(requests)))
     connections = [await fer.Connection.open(port) for _ in range(concurrency)]
 
     async def worker(k: int) -> None:
+        await asyncio.sleep(k * stagger / concurrency)
         for i in queue:
             began = time.perf_counter()
             try:
@@ -165,10 +174,12 @@ async def drive(port: int, requests: list[bytes], concurrency: int) -> tuple[flo
     return seconds, [b for b in bookings if b is not None]
 
 
-def report(seconds: float, bookings: list[Booking], concurrency: int, mis_ms: float) -> bool:
+def report(seconds: float, bookings: list[Booking], concurrency: int, mis_ms: float, stagger_ms: float) -> bool:
     """Print the figures; True if every booking succeeded."""
     outcomes = Counter(b.outcome for b in bookings)
-    print(f"bookings         {len(bookings)} (concurrency {concurrency}, the MIS takes {mis_ms:g} ms per booking)")
+    start = f"starts spread over {stagger_ms:g} ms" if stagger_ms else "all starting at once (lockstep waves)"
+    print(f"bookings         {len(bookings)} (concurrency {concurrency}, {start}, the MIS takes {mis_ms:g} ms "
+          f"per booking)")  # fmt: skip
     print("outcomes         " + ", ".join(f"{name} {count}" for name, count in outcomes.most_common()))
     print(f"seconds          {seconds:.2f}")
     print(f"bookings/s       {len(bookings) / seconds:,.1f}")
@@ -180,12 +191,12 @@ def report(seconds: float, bookings: list[Booking], concurrency: int, mis_ms: fl
     for label, values, note in series:
         p50, p99 = fer.percentile_ms(values, 0.5), fer.percentile_ms(values, 0.99)
         print(f"{label:<17}p50 {p50:7.2f}  p99 {p99:7.2f}  max {max(values) * 1000:7.2f}    {note}")
-    # The first wave starts all clients at the same instant, a burst no real traffic has: shown apart.
+    # Without a stagger the first wave starts all clients at the same instant, a burst no real traffic has.
     steady = [b.seconds - b.mis_seconds for b in bookings[concurrency:]] or series[2][1]
     p50, p99 = fer.percentile_ms(steady, 0.5), fer.percentile_ms(steady, 0.99)
     print(
         f"{'overhead, steady':<17}p50 {p50:7.2f}  p99 {p99:7.2f}  max {max(steady) * 1000:7.2f}    "
-        f"(a) − (b) without the first {concurrency} (the simultaneous start)"
+        f"(a) − (b) without the first {concurrency} bookings (the start)"
     )
     for label, values in (("all", series[2][1]), ("steady", steady)):
         overhead_p99 = fer.percentile_ms(values, 0.99)
@@ -209,7 +220,13 @@ def main(argv: list[str] | None = None) -> int:
         default=100.0,
         help="the sample MIS's own time per booking, as a real MIS would take (default 100; 0 = answer at once)",
     )
+    parser.add_argument(
+        "--stagger-ms",
+        type=float,
+        help="spread the clients' starts over this many ms (default: the MIS's time; 0 = lockstep waves)",
+    )
     args = parser.parse_args(argv)
+    stagger_ms = args.mis_ms if args.stagger_ms is None else args.stagger_ms
     with tempfile.TemporaryDirectory(prefix="fer-booking-") as data_dir:
         port, mis_port = fer.free_port(), fer.free_port()
         url = f"http://{fer.HOST}:{port}"
@@ -238,14 +255,14 @@ def main(argv: list[str] | None = None) -> int:
                 watched = {"gateway": fer.Stand(port, gateway.pid, ""), "MIS": fer.Stand(mis_port, mis.pid, "")}
                 start = fer.calibration("start")
                 cpu_before, client_before = {k: v.cpu_seconds() for k, v in watched.items()}, time.process_time()
-                seconds, bookings = fer.run(drive(port, requests, args.concurrency))
+                seconds, bookings = fer.run(drive(port, requests, args.concurrency, stagger_ms / 1000))
                 client_cpu = time.process_time() - client_before
                 cpu = {k: tuple(a - b for a, b in zip(v.cpu_seconds(), cpu_before[k])) for k, v in watched.items()}
                 end = fer.calibration("end")
     print(start)
     print(f"showcase         {state['showcase']['slot']} slots from the sample MIS (seed {args.seed}), "
           f"{len(available)} AVAILABLE, {len(requests)} booked once each")  # fmt: skip
-    ok = report(seconds, bookings, args.concurrency, args.mis_ms)
+    ok = report(seconds, bookings, args.concurrency, args.mis_ms, stagger_ms)
     print(f"CPU seconds      gateway {cpu['gateway'][0]:.1f} (event-loop thread {cpu['gateway'][1]:.1f}), "
           f"MIS {cpu['MIS'][0]:.1f}, client {client_cpu:.1f}, in {seconds:.1f} s wall; {fer.cpu_note()}")  # fmt: skip
     print(end)
