@@ -120,24 +120,29 @@ def reference() -> Iterator[Stand]:
 
 
 @contextlib.contextmanager
+def process(command: list[str], log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """Run a subprocess with its output in `log_path`; always stop it with SIGTERM (kill after 60 s)."""
+    with log_path.open("wb") as log:
+        child = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        yield child
+    finally:
+        child.send_signal(signal.SIGTERM)
+        try:
+            child.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+@contextlib.contextmanager
 def serve_process(command: list[str], port: int, log_path: Path) -> Iterator[int]:
     """Run a server subprocess until it answers /__admin/health, yield its pid; always stop it with SIGTERM."""
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-    healthy = False  # a server that dies while starting is reported by _wait_healthy
-    try:
-        _wait_healthy(process, port, log_path)
-        healthy = True
-        yield process.pid
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if healthy and process.returncode not in (0, -signal.SIGTERM):
-            print(f"server exited with {process.returncode}:\n{log_path.read_text()[-3000:]}", file=sys.stderr)
+    with process(command, log_path) as child:
+        _wait_healthy(child, port, log_path)  # a server that dies while starting is reported here
+        yield child.pid
+    if child.returncode not in (0, -signal.SIGTERM):
+        print(f"server exited with {child.returncode}:\n{log_path.read_text()[-3000:]}", file=sys.stderr)
 
 
 def _wait_healthy(process: subprocess.Popen[bytes], port: int, log_path: Path, timeout: float = 30) -> None:

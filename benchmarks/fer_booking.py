@@ -19,14 +19,13 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,22 +62,6 @@ def get_json(url: str, token: str | None = None) -> Any:
     headers = {"Authorization": f"bearer {token}"} if token else {}
     with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=60) as answer:
         return orjson.loads(answer.read())
-
-
-@contextlib.contextmanager
-def process(command: list[str], log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """Run a subprocess with its output in `log_path`; always stop it with SIGTERM (kill after 30 s)."""
-    with log_path.open("wb") as log:
-        child = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        yield child
-    finally:
-        child.send_signal(signal.SIGTERM)
-        try:
-            child.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
 
 
 def showcase_ready(state: dict[str, Any]) -> bool:
@@ -246,9 +229,9 @@ def main(argv: list[str] | None = None) -> int:
         ]
         mis_cmd += ["--seed", str(args.seed)]
         logs = Path(data_dir) / "gateway.log", Path(data_dir) / "mis.log"
-        with process(gateway_cmd, logs[0]) as gateway:
+        with fer.process(gateway_cmd, logs[0]) as gateway:
             wait_ready(url, [(gateway, logs[0])], lambda state: True)  # the MIS logs in as soon as it starts
-            with process(mis_cmd, logs[1]) as mis:
+            with fer.process(mis_cmd, logs[1]) as mis:
                 state = wait_ready(url, [(gateway, logs[0]), (mis, logs[1])], showcase_ready)
                 available = available_slots(url)
                 requests = book_requests(port, available[: args.bookings])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import datetime as dt
 import gc
 import json
@@ -17,7 +18,7 @@ from emulators.core import logs
 from emulators.core.config import SEED_EXAMPLE_PASSWORD, SEED_EXAMPLE_USERNAME, Settings, load_settings
 from emulators.core.errors import ConfigError
 from emulators.core.gcpolicy import BetweenRequests
-from emulators.core.runner import Listener, run, serve_all
+from emulators.core.runner import Listener, serve_all
 
 log = logging.getLogger("medstand")
 
@@ -152,9 +153,9 @@ def _up(args: argparse.Namespace) -> int:
     if profile_to:
         import cProfile
 
-        cProfile.runctx("run(serve_all(listeners, on_idle=policy.on_idle))", globals(), locals(), profile_to)
+        cProfile.runctx("asyncio.run(serve_all(listeners, on_idle=policy.on_idle))", globals(), locals(), profile_to)
     else:
-        run(serve_all(listeners, on_idle=policy.on_idle))
+        asyncio.run(serve_all(listeners, on_idle=policy.on_idle))
     log.info("stopped")
     return 0
 
@@ -189,7 +190,7 @@ def _sample_mis(args: argparse.Namespace) -> int:
     public = args.public_url or f"http://{args.host}:{args.port}"
     mis = SampleMis(args.gateway, args.username, args.password, public, seed=args.seed)
     mis.answer_delay_ms = args.answer_delay_ms
-    run(serve(mis, args.host, args.port))
+    asyncio.run(serve(mis, args.host, args.port))
     return 0
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from emulators.core.runner import Listener, run, serve_all
+from emulators.core.runner import Listener, serve_all
 from tests import fer_data as data
 from tests.conftest import SEED_OID, start_fer, stop_fer
 
@@ -174,5 +174,5 @@ def test_the_server_loop_calls_on_idle_periodically_and_survives_its_failure() -
         with contextlib.suppress(asyncio.CancelledError):
             await serving
 
-    run(main())
+    asyncio.run(main())
     assert len(calls) >= 5

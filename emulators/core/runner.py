@@ -1,4 +1,9 @@
-"""Run several emulators' ASGI apps in one process, one uvicorn server per port, stopping cleanly on signals."""
+"""Run several emulators' ASGI apps in one process, one uvicorn server per port, stopping cleanly on signals.
+
+The servers run on asyncio's own loop (`asyncio.run`), not uvloop: measured on the benchmark VM
+(benchmarks/fer_ingest.py, three A/B pairs), uvloop gave no gain for 10-slot uploads and a worse p99 for
+1 000-slot ones (212–255 ms against 165–220).
+"""
 
 from __future__ import annotations
 
@@ -7,23 +12,13 @@ import contextlib
 import logging
 import signal
 import socket
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import uvicorn
 
 log = logging.getLogger("medstand")
-T = TypeVar("T")
-
-
-def run(coroutine: Coroutine[Any, Any, T]) -> T:
-    """Run the servers' coroutine: the one place that picks the event loop.
-
-    asyncio's own loop, not uvloop: measured on the benchmark VM (benchmarks/fer_ingest.py, three A/B pairs),
-    uvloop gave no gain for 10-slot uploads and a worse p99 for 1 000-slot ones (212–255 ms against 165–220).
-    """
-    return asyncio.run(coroutine)
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from emulators.core.runner import bind_socket, make_server, run
+from emulators.core.runner import bind_socket, make_server
 
 
 @dataclass
@@ -28,7 +29,7 @@ def serve_in_thread(app: Any, host: str = "127.0.0.1", port: int = 0) -> Served:
     """Start uvicorn for `app` on (host, port); port 0 picks a free one. Returns once it accepts connections."""
     sock = bind_socket(host, port)
     server = make_server(app)
-    thread = threading.Thread(target=lambda: run(server.serve(sockets=[sock])), daemon=True)
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), daemon=True)
     thread.start()
     deadline = time.monotonic() + 15
     while not server.started:

@@ -10,7 +10,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from emulators.core.runner import bind_socket, make_server, run
+from emulators.core.runner import bind_socket, make_server
 from emulators.sample_mis.app import booking_app, start
 from emulators.sample_mis.mis import SampleMis
 
@@ -62,7 +62,7 @@ def run_in_thread(mis: SampleMis, host: str = "127.0.0.1", port: int = 0) -> Run
 
     def main() -> None:
         with contextlib.suppress(asyncio.CancelledError):
-            run(serve(mis, host, port, started, holder))
+            asyncio.run(serve(mis, host, port, started, holder))
 
     thread = threading.Thread(target=main, daemon=True)
     thread.start()
