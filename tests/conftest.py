@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 import requests
 
-from emulators.core.config import SEED_EXAMPLE_PASSWORD, SEED_EXAMPLE_USERNAME, load_settings
-from emulators.core.testing import Served, serve_in_thread
+from emulators.core.config import load_settings
+from emulators.fer.settings import SEED_EXAMPLE_PASSWORD, SEED_EXAMPLE_USERNAME
+from emulators.core.testing import Running, start_in_thread
 from emulators.fer.gateway import Gateway
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -32,7 +33,7 @@ class Fer:
     """A running gateway and a session for one MO."""
 
     gateway: Gateway
-    served: Served
+    served: Running
     http: requests.Session
 
     @property
@@ -65,9 +66,9 @@ class Fer:
 
 
 def start_fer(data_dir: Path, **overrides: Any) -> Fer:
-    settings = load_settings(overrides={"data_dir": str(data_dir), **overrides})
+    settings = load_settings(overrides={"data_dir": str(data_dir), "fer.port": 0, **overrides})
     gateway = Gateway(settings)
-    served = serve_in_thread(gateway.app)
+    served = start_in_thread(gateway)
     return Fer(gateway, served, requests.Session())
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from emulators.core.config import SEED_EXAMPLE_PASSWORD, SEED_EXAMPLE_USERNAME
+from emulators.fer.settings import SEED_EXAMPLE_PASSWORD, SEED_EXAMPLE_USERNAME
 from emulators.sample_mis.mis import SampleMis
 from emulators.sample_mis.run import Running, run_in_thread
 from tests.conftest import Fer

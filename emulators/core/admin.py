@@ -30,6 +30,7 @@ class AdminBinding:
     state: Callable[[], dict[str, Any]]
     reset: Callable[[], None]
     contracts: dict[str, str] = field(default_factory=dict)  # docs name -> path under contracts/
+    health: Callable[[], dict[str, Any]] | None = None  # Emulator.health: status and components
 
 
 def render_admin_error(request: Request, status: int, message: str, code: str | None) -> Response:
@@ -47,14 +48,9 @@ def _handlers(app: HttpApp, binding: AdminBinding) -> dict[str, Handler]:
     documents = {"admin": ADMIN_CONTRACT, **binding.contracts}
 
     async def health(request: Request) -> Response:
-        return json_response(
-            {
-                "name": binding.name,
-                "version": binding.version,
-                "status": "ok",
-                "counterpart": binding.counterpart,
-            }
-        )
+        report = binding.health() if binding.health is not None else {"status": "ok"}
+        body = {"name": binding.name, "version": binding.version, "counterpart": binding.counterpart, **report}
+        return json_response(body)
 
     async def journal_list(request: Request) -> Response:
         limit = _int(request.query.get("limit"), "limit", 1, 10_000)

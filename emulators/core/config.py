@@ -8,20 +8,12 @@ import tomllib
 import types
 import typing
 from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from emulators.core import registry
 from emulators.core.errors import ConfigError
-
-SEED_EXAMPLE_USERNAME = "1.2.643.5.1.13.13.12.2.86.8902"
-SEED_EXAMPLE_PASSWORD = "E837EE78350021618250663B60EF58**"
-
-
-@dataclass(frozen=True)
-class Credential:
-    username: str
-    password: str
-
 
 @dataclass(frozen=True)
 class JournalSettings:
@@ -32,33 +24,28 @@ class JournalSettings:
 
 
 @dataclass(frozen=True)
-class FerSettings:
-    """FER 2.0 gateway and «Витрина данных»; the defaults follow the seed's test contour."""
-
-    port: int = 2100
-    token_ttl_seconds: float = 3600.0
-    max_body_bytes: int = 5 * 1024 * 1024
-    enforce_mo_ownership: bool = True
-    block_after_errors: int = 0
-    supported_api_versions: tuple[str, ...] = ("1",)
-    slot_refresh_seconds: float = 30.0
-    other_refresh_seconds: float = 3600.0
-    token_secret: str = ""
-    webhook_probe_timeout_seconds: float = 5.0
-    booking_deadline_seconds: float = 10.0
-    booking_late_grace_seconds: float = 3.0
-    followup_seconds: float = 30.0
-    credentials: tuple[Credential, ...] = (Credential(SEED_EXAMPLE_USERNAME, SEED_EXAMPLE_PASSWORD),)
-
-
-@dataclass(frozen=True)
 class Settings:
+    """Process-wide settings; each registered counterpart's section is reachable as `settings.<name>`."""
+
     host: str = "127.0.0.1"
     data_dir: str = ".medstand"
     database_url: str = ""
     log_exchanges: bool = True
     journal: JournalSettings = field(default_factory=JournalSettings)
-    fer: FerSettings = field(default_factory=FerSettings)
+    sections: Mapping[str, Any] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> Any:
+        # only called when normal lookup fails: `settings.fer` is the [fer] section
+        sections = self.__dict__.get("sections", {})
+        if name in sections:
+            return sections[name]
+        raise AttributeError(f"no setting or registered emulator section {name!r}")
+
+    def section(self, name: str) -> Any:
+        """The settings of emulator `name` (its defaults if the section was not loaded)."""
+        if name in self.sections:
+            return self.sections[name]
+        return registry.spec(name).settings()
 
     @property
     def resolved_database_url(self) -> str:
@@ -78,7 +65,10 @@ def load_settings(path: str | Path | None = None, overrides: dict[str, Any] | No
     for dotted, value in (overrides or {}).items():
         if value is not None:
             _set_dotted(raw, dotted, value)
-    return _build(Settings, raw, "")
+    sections_raw = {name: raw.pop(name, {}) for name in registry.registered()}
+    settings: Settings = _build(Settings, raw, "")
+    sections = {name: _build(spec.settings, sections_raw[name], f"{name}.") for name, spec in registry.registered().items()}
+    return dataclasses.replace(settings, sections=sections)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -97,7 +87,7 @@ NOT_SETTINGS = {"MEDSTAND_CONFIG", "MEDSTAND_CONTRACTS", "MEDSTAND_PROFILE"}  # 
 def _env_overrides() -> dict[str, str]:
     # MEDSTAND_FER_PORT=2101 -> fer.port; MEDSTAND_HOST -> host
     found: dict[str, str] = {}
-    sections = {f.name for f in dataclasses.fields(Settings) if dataclasses.is_dataclass(f.default_factory)}
+    sections = {"journal", *registry.registered()}
     for key, value in os.environ.items():
         if not key.startswith("MEDSTAND_") or key in NOT_SETTINGS:
             continue
@@ -119,10 +109,11 @@ def _build(cls: type, raw: dict[str, Any], where: str) -> Any:
     if not isinstance(raw, dict):
         raise ConfigError(f"[{where or 'top level'}] must be a table")
     hints = typing.get_type_hints(cls)
-    known = {f.name: f for f in dataclasses.fields(cls)}
+    known = {f.name: f for f in dataclasses.fields(cls) if f.name != "sections"}
     unknown = sorted(set(raw) - set(known))
     if unknown:
-        raise ConfigError(f"unknown setting(s) {', '.join(where + k for k in unknown)}; known: {', '.join(known)}")
+        names = list(known) + (list(registry.registered()) if cls is Settings else [])
+        raise ConfigError(f"unknown setting(s) {', '.join(where + k for k in unknown)}; known: {', '.join(names)}")
     values: dict[str, Any] = {}
     for name, value in raw.items():
         values[name] = _coerce(hints[name], value, f"{where}{name}")

@@ -21,3 +21,7 @@ class ContractViolation(Exception):
 
     def as_dict(self) -> dict[str, str]:
         return {"requirement": self.requirement, "message": self.message}
+
+
+class UsageError(EmulatorError):
+    """A user's mistake on the command line (a peer not running, a port taken): one line, exit code 2."""

@@ -48,7 +48,11 @@ class BetweenRequests:
         gc.disable()
 
     def collect_if_due(self) -> None:
-        now = self.last_activity = self.clock()
+        """Called after each response (request activity)."""
+        self.last_activity = self.clock()
+        self._collect(self.last_activity)
+
+    def _collect(self, now: float) -> None:
         if self.full_due_since is not None and now - self.full_due_since >= self.max_defer_seconds:
             self._full()
             return
@@ -65,7 +69,9 @@ class BetweenRequests:
             gc.collect(0)
 
     def on_idle(self) -> bool:
-        """Run a deferred full pass if requests have paused; True if it ran."""
+        """Called every ~0.25 s whatever the traffic: young passes for work that is not HTTP (delivery
+        workers, Kafka), and a deferred full pass once requests have paused; True if the full pass ran."""
+        self._collect(self.clock())
         if self.full_due_since is None or self.clock() - self.last_activity < self.quiet_seconds:
             return False
         self._full()

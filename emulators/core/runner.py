@@ -99,6 +99,46 @@ async def serve_all(
                 loop.remove_signal_handler(sig)
 
 
+async def run_emulators(
+    emulators: list[Any],
+    ready: asyncio.Event | None = None,
+    on_idle: Callable[[], object] | None = None,
+    idle_interval: float = 0.25,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Start every component of every emulator, serve until SIGINT/SIGTERM (or `stop`), stop in reverse."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    started: list[Any] = []
+
+    def request_stop() -> None:
+        log.info("stopping: finishing requests in flight")
+        stop.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, request_stop)
+    ticker = asyncio.create_task(_every(idle_interval, on_idle)) if on_idle is not None else None
+    try:
+        for emulator in emulators:
+            await emulator.start()
+            started.append(emulator)
+        if ready is not None:
+            ready.set()
+        await stop.wait()
+    finally:
+        if ticker is not None:
+            ticker.cancel()
+        for emulator in reversed(started):
+            try:
+                await emulator.stop()
+            except Exception:
+                log.exception("%s: failed to stop cleanly", emulator.name)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.remove_signal_handler(sig)
+
+
 async def _every(interval: float, call: Callable[[], object]) -> None:
     while True:
         await asyncio.sleep(interval)

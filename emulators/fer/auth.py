@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from emulators.core.config import Credential, FerSettings
+from emulators.fer.settings import Credential, FerSettings
 from emulators.core.http import HttpError
 from emulators.core.storage import Database
 from emulators.fer import catalogue as texts

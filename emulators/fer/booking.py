@@ -18,6 +18,7 @@ import orjson
 
 from emulators.core.contract import Contract, compile_detailed
 from emulators.core.formats import FORMATS
+from emulators.fer import formats as _fer_formats  # noqa: F401
 from emulators.core.outbound import Outbound, Reply
 from emulators.core.validation import compile_check
 from emulators.fer import catalogue as texts

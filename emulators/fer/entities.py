@@ -10,6 +10,7 @@ import jsonschema
 
 from emulators.core.contract import Contract, compile_detailed
 from emulators.core.formats import COLUMN_FORMATS, FORMATS
+from emulators.fer import formats as _fer_formats  # noqa: F401  (registers fer-visit-time, fer-timestamp)
 from emulators.core.validation import compile_batch_check, compile_check
 from emulators.fer import catalogue as texts
 

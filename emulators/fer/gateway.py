@@ -11,12 +11,13 @@ import orjson
 
 from emulators import __version__
 from emulators.core.admin import AdminBinding, mount_admin, render_admin_error
-from emulators.core.config import Credential, Settings
+from emulators.core.config import Settings
+from emulators.fer.settings import Credential, FerSettings
 from emulators.core.contract import Contract, contracts_dir
-from emulators.core.faults import Fault, FaultPlan
+from emulators.core.faults import Fault
 from emulators.core.formats import is_date
 from emulators.core.http import Handler, HttpApp, HttpError, Request, Response, bind_contract, json_response
-from emulators.core.journal import Journal
+from emulators.core.emulator import Emulator
 from emulators.core.outbound import Outbound
 from emulators.core.storage import Database, RecordLog
 from emulators.fer import catalogue as texts
@@ -63,12 +64,12 @@ def auth_answer(status: int, message: str, result: dict[str, str] | None = None)
     return Response(status, orjson.dumps(body), outcome="ok" if result else "rejected")
 
 
-class Gateway:
+class Gateway(Emulator):
     """State and behaviour of one FER gateway; `app` is its ASGI application."""
 
     def __init__(self, settings: Settings, db: Database | None = None, clock: Callable[[], float] = time.time):
-        self.settings = settings
-        self.fer = settings.fer
+        super().__init__(NAME, settings, FAULT_KINDS)
+        self.fer: FerSettings = settings.section(NAME)
         self.clock = clock
         self.db = db or Database(settings.resolved_database_url)
         self.db.ensure_schema(SCHEMA)
@@ -84,7 +85,6 @@ class Gateway:
         self.associations = {
             s: (b, st) for s, b, st in self.db.query("SELECT slot_id, book_ext_id, status FROM fer_association")
         }
-        self.journal = Journal(settings.journal)
         self.outbound = Outbound(self.journal, NAME)
         self.webhooks = Webhooks(self.db, self.outbound, self.fer.webhook_probe_timeout_seconds)
         self.booking = Booking(
@@ -92,7 +92,7 @@ class Gateway:
             self.fer.booking_deadline_seconds, self.fer.booking_late_grace_seconds, self.associate, clock,
         )  # fmt: skip
         self.booking.followup_seconds = self.fer.followup_seconds
-        self.app = HttpApp(NAME, self.journal, FaultPlan(FAULT_KINDS), self._render_error, render_admin_error,
+        self.app = HttpApp(NAME, self.journal, self.faults, self._render_error, render_admin_error,
                            self.fer.max_body_bytes)  # fmt: skip
         self.app.fault_hooks["expire-token"] = lambda fault, request: self.authority.expire_all()
         self.app.render_fault = self._render_fault
@@ -101,7 +101,9 @@ class Gateway:
         bind_contract(self.app, Contract(contracts_dir() / ADMIN_CONTRACT), self._admin_handlers(), admin=True)
         documents = {"gateway": GATEWAY_CONTRACT, "fer-admin": ADMIN_CONTRACT, "mis-booking": MIS_CONTRACT}
         counterpart = "ФЭР 2.0 шлюз + «Витрина данных «Запись к врачу»»"
-        mount_admin(self.app, AdminBinding(NAME, __version__, counterpart, self.state, self.reset, documents))
+        mount_admin(self.app, AdminBinding(NAME, __version__, counterpart, self.state, self.reset, documents,
+                                           self.health))  # fmt: skip
+        self.listen(self.app, self.fer.port)
 
     # -- errors and faults -------------------------------------------------------------------------
 
