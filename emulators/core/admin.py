@@ -15,7 +15,7 @@ from swagger_ui_bundle import swagger_ui_path
 from emulators.core.contract import Contract, contracts_dir
 from emulators.core.faults import FaultError
 from emulators.core.http import Handler, HttpApp, HttpError, Request, Response, bind_contract, json_response
-from emulators.core.journal import Query
+from emulators.core.journal import DIRECTIONS, Query
 
 ADMIN_CONTRACT = "admin/admin.openapi.yaml"
 
@@ -145,9 +145,10 @@ def _query(request: Request, default_since: int) -> Query:
                 moment = moment.replace(tzinfo=dt.UTC)
             since_id, since_time = 0, moment.timestamp()
     direction = params.get("direction")
-    if direction not in (None, "inbound", "outbound"):
-        raise HttpError(400, "direction must be inbound or outbound")
-    return Query(params.get("operation"), direction, since_id, since_time, params.get("outcome"))
+    if direction not in (None, *DIRECTIONS):
+        raise HttpError(400, f"direction must be one of {', '.join(DIRECTIONS)}")
+    attributes = tuple((k[len("attr.") :], v) for k, v in params.items() if k.startswith("attr.") and len(k) > 5)
+    return Query(params.get("operation"), direction, since_id, since_time, params.get("outcome"), attributes)
 
 
 def _int(raw: str | None, name: str, low: int, high: int) -> int | None:

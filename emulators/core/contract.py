@@ -36,9 +36,10 @@ _DROPPED_KEYWORDS = {
 
 
 def contracts_dir() -> Path:
-    """Where the contract files live: $MEDSTAND_CONTRACTS, else `contracts/` beside the package."""
+    """Where the contract files live: $MEDSTAND_CONTRACTS, else the package's `contracts/` (in a source tree a
+    symlink to the top-level contracts/, in a wheel a copy of it)."""
     configured = os.environ.get("MEDSTAND_CONTRACTS")
-    path = Path(configured) if configured else Path(__file__).resolve().parents[2] / "contracts"
+    path = Path(configured) if configured else Path(__file__).resolve().parents[1] / "contracts"
     if not path.is_dir():
         raise ConfigError(f"contracts folder not found at {path}; set MEDSTAND_CONTRACTS to the repo's contracts/")
     return path

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 import itertools
 import threading
+from collections.abc import Collection
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -79,12 +80,19 @@ class FaultPlan:
             self.armed = True
         return fault
 
-    def take(self, operation: str) -> list[Fault]:
-        """The faults that apply to this operation now, in the order they were armed."""
+    def take(self, operation: str, kinds: Collection[str] | None = None) -> list[Fault]:
+        """The faults that apply to this operation now, in the order they were armed; each use is consumed.
+
+        Any protocol calls this with its own operation names (an HTTP route's operationId, a Kafka produce,
+        a SOAP action); `kinds` limits it to the kinds that caller applies, so the others stay armed.
+        """
         if not self.armed:
             return []
         with self._lock:
-            found = [f for f in self._faults if fnmatch.fnmatchcase(operation, f.operation)]
+            found = [
+                f for f in self._faults
+                if fnmatch.fnmatchcase(operation, f.operation) and (kinds is None or f.kind in kinds)
+            ]  # fmt: skip
             for fault in found:
                 if fault.id in self._remaining:
                     self._remaining[fault.id] -= 1

@@ -56,6 +56,7 @@ class Request:
     body: bytes = b""
     path_params: dict[str, str] = field(default_factory=dict)
     operation: str = ""
+    fault: Fault | None = None  # the injected fault that shaped the answer (journaled with it)
     _query: dict[str, str] | None = None
     _headers: dict[str, str] | None = None
 
@@ -175,6 +176,8 @@ class HttpApp:
         self.on_startup: list[Callable[[], Awaitable[None]]] = []
         self.on_shutdown: list[Callable[[], Awaitable[None]]] = []
         self.after_response: Callable[[], None] | None = None  # e.g. gcpolicy.BetweenRequests.collect_if_due
+        # operation -> JSON keys whose values are secrets: masked in the journal (request and answer bodies)
+        self.journal_masks: dict[str, frozenset[str]] = {}
 
     def route(self, method: str, template: str, operation: str, handler: Handler, admin: bool = False) -> None:
         self.router.add(Route(method.upper(), template, operation, handler, admin))
@@ -224,12 +227,17 @@ class HttpApp:
         if route.admin:
             request.body = await read_body(request, receive, 10 * 1024 * 1024)
             return await route.handler(request)
-        for fault in self.faults.take(route.operation):
+        for fault in self.faults.take(route.operation, self._http_kinds()):
+            request.fault = fault
             outcome = await self._apply_fault(fault, request, send)
             if outcome is not None:
                 return outcome
         request.body = await read_body(request, receive, self.max_body_bytes)
         return await route.handler(request)
+
+    def _http_kinds(self) -> set[str]:
+        # the kinds this transport applies; duplicate/poison belong to message paths (Kafka, deliveries)
+        return {"delay", "status", "maintenance", "drop", *self.fault_hooks}
 
     async def _apply_fault(self, fault: Fault, request: Request, send: Any) -> Response | None:
         if fault.kind == "delay":
@@ -256,18 +264,20 @@ class HttpApp:
         if not journal.enabled:
             return
         target = request.path + ("?" + request.query_string.decode("latin-1") if request.query_string else "")
+        operation = route.operation if route else "unmatched"
+        mask = self.journal_masks.get(operation)
         answer = None
         if response is not None:
             answer = Message(
-                journal.capture(response.journal_body if response.journal_body is not None else response.body),
+                journal.capture(response.journal_body if response.journal_body is not None else response.body, mask),
                 status=response.status,
             )
         journal.record(
             emulator=self.name,
             direction="inbound",
-            operation=route.operation if route else "unmatched",
+            operation=operation,
             request=Message(
-                journal.capture(request.body),
+                journal.capture(request.body, mask),
                 method=request.method,
                 target=target,
                 headers=headers_of(request.raw_headers, JOURNALED_HEADERS),
@@ -278,6 +288,7 @@ class HttpApp:
             violations=tuple(response.violations) if response else (),
             notes=tuple(response.notes) if response else (),
             details={"summary": response.summary} if response and response.summary else {},
+            fault={"id": request.fault.id, "kind": request.fault.kind} if request.fault is not None else None,
         )
 
 

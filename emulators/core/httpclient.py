@@ -2,7 +2,10 @@
 
 Why not httpx: on the reference machine httpx/httpcore cost ~4 ms of event-loop time per call (pool
 bookkeeping, anyio), a third of a booking's whole cost; this client costs a fraction of that. It speaks
-only what the emulators need: one request, one JSON-or-empty body, Content-Length or chunked answers.
+only what the emulators need: one request with any body and headers; Content-Length, chunked or
+close-delimited answers, capped in size. It never re-sends a request by itself: a reused keep-alive
+connection that turns out closed raises `ClientError("stale_connection")`, and the caller decides (see
+`outbound.Outbound.call`, which journals the re-send as its own attempt).
 """
 
 from __future__ import annotations
@@ -16,8 +19,11 @@ from dataclasses import dataclass, field
 import httptools
 
 
+DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+
+
 class ClientError(Exception):
-    """The exchange failed; `kind` is refused | timeout | transport_error."""
+    """The exchange failed; `kind` is refused | timeout | transport_error | stale_connection | too_large."""
 
     def __init__(self, kind: str, detail: str) -> None:
         super().__init__(detail)
@@ -37,12 +43,21 @@ class _Parsed:
     headers: dict[str, str] = field(default_factory=dict)
     body: list[bytes] = field(default_factory=list)
     done: bool = False
+    headers_done: bool = False
+    size: int = 0
+    limit: int = DEFAULT_MAX_RESPONSE_BYTES
     name: bytes = b""
+
+    def on_headers_complete(self) -> None:
+        self.headers_done = True
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self.headers[name.decode("latin-1").lower()] = value.decode("latin-1")
 
     def on_body(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.size > self.limit:
+            raise _TooLarge(self.limit)
         self.body.append(chunk)
 
     def on_message_complete(self) -> None:
@@ -67,9 +82,19 @@ class HttpClient:
         self.max_idle = max_idle_per_host
 
     async def request(
-        self, method: str, url: str, body: bytes = b"", headers: dict[str, str] | None = None, timeout: float = 10.0
+        self,
+        method: str,
+        url: str,
+        body: bytes = b"",
+        headers: dict[str, str] | None = None,
+        timeout: float = 10.0,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        fresh: bool = False,
     ) -> Answer:
-        """One exchange within `timeout` seconds in total; raises ClientError."""
+        """One exchange within `timeout` seconds in total; raises ClientError.
+
+        `fresh=True` opens a new connection instead of reusing an idle one (for an explicit re-send).
+        """
         parts = urllib.parse.urlsplit(url)
         if parts.scheme not in {"http", "https"} or not parts.hostname:
             raise ClientError("transport_error", f"unsupported URL {url!r}")
@@ -81,18 +106,15 @@ class HttpClient:
         head += [f"{k}: {v}" for k, v in (headers or {}).items()]
         raw = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
         try:
-            return await asyncio.wait_for(self._exchange(key, raw), timeout)
+            return await asyncio.wait_for(self._exchange(key, raw, max_response_bytes, fresh), timeout)
         except TimeoutError as exc:
             raise ClientError("timeout", f"no complete answer within {timeout:g} s") from exc
 
-    async def _exchange(self, key: tuple[str, str, int], raw: bytes) -> Answer:
-        connection = self._take(key)
-        if connection is not None:
-            try:
-                return await self._send(key, connection, raw)
-            except _StaleConnection:
-                pass  # the server had closed the idle connection before reading: nothing was processed
-        return await self._send(key, await self._open(key), raw)
+    async def _exchange(self, key: tuple[str, str, int], raw: bytes, limit: int, fresh: bool) -> Answer:
+        connection = None if fresh else self._take(key)
+        if connection is None:
+            connection = await self._open(key)
+        return await self._send(key, connection, raw, limit)
 
     def _take(self, key: tuple[str, str, int]) -> _Connection | None:
         idle = self._idle[key]
@@ -112,9 +134,9 @@ class HttpClient:
             raise ClientError("refused", f"connection to {host}:{port} failed: {exc}") from exc
         return _Connection(reader, writer)
 
-    async def _send(self, key: tuple[str, str, int], connection: _Connection, raw: bytes) -> Answer:
+    async def _send(self, key: tuple[str, str, int], connection: _Connection, raw: bytes, limit: int) -> Answer:
         reused, connection.used = connection.used, True
-        parsed = _Parsed()
+        parsed = _Parsed(limit=limit)
         parser = httptools.HttpResponseParser(parsed)
         received = 0
         try:
@@ -124,7 +146,13 @@ class HttpClient:
                 chunk = await connection.reader.read(65536)
                 if not chunk:
                     if reused and received == 0:
-                        raise _StaleConnection
+                        connection.close()
+                        raise ClientError(
+                            "stale_connection", "the reused keep-alive connection closed before any answer"
+                        )
+                    if parsed.headers_done and _close_delimited(parsed.headers):
+                        connection.close()  # RFC 9112 §6.3: the body ends where the connection does
+                        return Answer(parser.get_status_code(), parsed.headers, b"".join(parsed.body))
                     raise ClientError("transport_error", "the connection closed before the answer was complete")
                 received += len(chunk)
                 try:
@@ -135,6 +163,14 @@ class HttpClient:
                     # a complete answer followed by junk (e.g. a 204 with a body): keep the answer, drop the socket
                     connection.close()
                     return Answer(parser.get_status_code(), parsed.headers, b"".join(parsed.body))
+        except _TooLarge as exc:
+            connection.close()
+            raise ClientError("too_large", f"the answer is larger than {exc.args[0]} bytes") from exc
+        except httptools.HttpParserCallbackError as exc:
+            connection.close()
+            if isinstance(exc.__context__, _TooLarge):
+                raise ClientError("too_large", f"the answer is larger than {limit} bytes") from exc
+            raise ClientError("transport_error", f"{type(exc).__name__}: {exc}") from exc
         except (httptools.HttpParserError, ConnectionError, OSError) as exc:
             connection.close()
             raise ClientError("transport_error", f"{type(exc).__name__}: {exc}") from exc
@@ -155,8 +191,12 @@ class HttpClient:
         self._idle.clear()
 
 
-class _StaleConnection(Exception):
+class _TooLarge(Exception):
     pass
+
+
+def _close_delimited(headers: dict[str, str]) -> bool:
+    return "content-length" not in headers and "chunked" not in headers.get("transfer-encoding", "").lower()
 
 
 def _keeps_alive(version: str, headers: dict[str, str]) -> bool:

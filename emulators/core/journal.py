@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import collections
 import fnmatch
 import hashlib
 import itertools
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -14,14 +16,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from emulators.core.config import JournalSettings
 
 
 @dataclass(frozen=True)
 class Body:
-    """A message body as journaled: the head of it, its full size and its hash when truncated."""
+    """A message body as journaled: its head kept as bytes (a PDF or a Kafka value stays intact), its full
+    size, and its hash when truncated. Shown as text when it is UTF-8, as base64 otherwise."""
 
-    text: str
+    raw: bytes
     size: int
     truncated: bool = False
     digest: str | None = None
@@ -29,13 +34,26 @@ class Body:
     @classmethod
     def capture(cls, raw: bytes, limit: int) -> Body:
         if len(raw) <= limit:
-            return cls(raw.decode("utf-8", "replace"), len(raw))
+            return cls(raw, len(raw))
         # BLAKE2b-128: a real hash at ~60% of SHA-256's cost on the ingest path (300 KB per 1 000 slots)
         digest = "blake2b-128:" + hashlib.blake2b(raw, digest_size=16).hexdigest()
-        return cls(raw[:limit].decode("utf-8", "ignore"), len(raw), True, digest)
+        return cls(raw[:limit], len(raw), True, digest)
+
+    @property
+    def text(self) -> str | None:
+        """The body as text, or None when it is not UTF-8 (a cut at the limit may split one character)."""
+        for cut in range(4 if self.truncated else 1):
+            try:
+                return self.raw[: len(self.raw) - cut].decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+        return None
 
     def as_dict(self) -> dict[str, Any]:
-        shown: dict[str, Any] = {"text": self.text, "size": self.size}
+        text = self.text
+        shown: dict[str, Any] = {"text": text} if text is not None else {
+            "base64": base64.b64encode(self.raw).decode("ascii"), "encoding": "base64"}  # fmt: skip
+        shown["size"] = self.size
         if self.truncated:
             shown.update(truncated=True, hash=self.digest)
         return shown
@@ -75,6 +93,9 @@ class Event:
     violations: tuple[dict[str, str], ...] = ()
     notes: tuple[str, ...] = ()
     details: dict[str, Any] = field(default_factory=dict)
+    # protocol facts: topic, partition, offset, key, soap_action, message_id, attempt …
+    attributes: dict[str, Any] = field(default_factory=dict)
+    fault: dict[str, Any] | None = None  # the injected fault that caused this outcome: {"id", "kind"}
 
     @property
     def timestamp(self) -> str:
@@ -94,26 +115,39 @@ class Event:
             "violations": list(self.violations),
             "notes": list(self.notes),
             "details": self.details,
+            "attributes": self.attributes,
+            "fault": self.fault,
         }
+
+
+DIRECTIONS = ("inbound", "outbound", "produced", "consumed")
 
 
 @dataclass(frozen=True)
 class Query:
-    """Filters over the journal; `operation` accepts shell-style wildcards (`slot.*`)."""
+    """Filters over the journal; `operation` and `outcome` accept shell-style wildcards (`slot.*`, `fault:*`);
+    `attributes` must all be equal (compared as text)."""
 
     operation: str | None = None
     direction: str | None = None
     since_id: int = 0
     since_time: float = 0.0
     outcome: str | None = None
+    attributes: tuple[tuple[str, str], ...] = ()
+    emulator: str | None = None
 
     def matches(self, event: Event) -> bool:
         if event.id <= self.since_id or event.at < self.since_time:
             return False
         if self.direction and event.direction != self.direction:
             return False
-        if self.outcome and event.outcome != self.outcome:
+        if self.emulator and event.emulator != self.emulator:
             return False
+        if self.outcome and not fnmatch.fnmatchcase(event.outcome, self.outcome):
+            return False
+        for name, value in self.attributes:
+            if name not in event.attributes or str(event.attributes[name]) != value:
+                return False
         return not self.operation or fnmatch.fnmatchcase(event.operation, self.operation)
 
 
@@ -135,8 +169,9 @@ class Journal:
         """Call `callback` with every new event (used for the one-line exchange log)."""
         self._subscribers.append(callback)
 
-    def capture(self, raw: bytes) -> Body:
-        return Body.capture(raw, self.settings.max_body_bytes)
+    def capture(self, raw: bytes, mask: frozenset[str] | None = None) -> Body:
+        """The journaled form of a body; `mask` names JSON keys whose values are secrets."""
+        return Body.capture(mask_secrets(raw, mask) if mask else raw, self.settings.max_body_bytes)
 
     def record(self, **fields: Any) -> Event | None:
         """Append one event built from `fields`; returns it, or None when the journal is switched off."""
@@ -220,6 +255,35 @@ class Journal:
 def _resolve(future: asyncio.Future[Event], event: Event) -> None:
     if not future.done():
         future.set_result(event)
+
+
+MASK = "***"
+
+
+def mask_secrets(raw: bytes, keys: frozenset[str]) -> bytes:
+    """The body with the values of `keys` (at any depth of a JSON document) replaced by ***.
+
+    A body that is not JSON is masked by pattern, so a malformed request still shows no password."""
+    try:
+        document = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return _mask_pattern(raw, keys)
+    return orjson.dumps(_masked(document, keys))
+
+
+def _masked(value: Any, keys: frozenset[str]) -> Any:
+    if isinstance(value, dict):
+        return {k: (MASK if k in keys and v is not None else _masked(v, keys)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(item, keys) for item in value]
+    return value
+
+
+def _mask_pattern(raw: bytes, keys: frozenset[str]) -> bytes:
+    for key in keys:
+        pattern = rb'("' + re.escape(key.encode()) + rb'"\s*:\s*)("(?:[^"\\]|\\.)*"?|[^,}\s]+)'
+        raw = re.sub(pattern, rb'\1"***"', raw)
+    return raw
 
 
 def headers_of(pairs: Iterable[tuple[bytes, bytes]], keep: frozenset[str]) -> tuple[tuple[str, str], ...]:

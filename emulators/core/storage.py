@@ -7,38 +7,84 @@ PostgreSQL backend can be added here by URL without touching the emulators.
 
 from __future__ import annotations
 
+import asyncio
+import collections
 import contextlib
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from emulators.core.errors import ConfigError
+from emulators.core.components import DEGRADED, OK, Health
+from emulators.core.errors import ConfigError, EmulatorError
 
 Row = tuple[Any, ...]
 log = logging.getLogger("medstand.storage")
 
 
 class Database:
-    """A single SQLite connection shared by one process; statements are serialised by a lock."""
+    """SQLite for one process: a connection for callers (statements serialised by a lock) and, for the
+    writer threads, a connection of their own — so a read on the event loop never waits behind a
+    group commit or a compaction (WAL lets readers run beside the writer)."""
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.path = _sqlite_path(url)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._conn = self._connect()
         self._lock = threading.RLock()
-        # WAL + synchronous=NORMAL: durable across a crash of the emulator process, fast enough for load.
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.execute("PRAGMA foreign_keys=OFF")
-        self._conn.execute("PRAGMA cache_size=-65536")
-        self._conn.execute("PRAGMA temp_store=MEMORY")
         self._conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        self._writer_conn: sqlite3.Connection | None = None
+        self._writer_lock = threading.RLock()
         self._deferred: BackgroundWriter | None = None
+        self.writers: list[BackgroundWriter] = []
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+            # WAL + synchronous=NORMAL: a committed transaction survives a SIGKILL of the emulator process
+            # (it is in the WAL file); only a power loss can take the last ones. Fast enough for load.
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=OFF")
+            conn.execute("PRAGMA cache_size=-65536")
+            conn.execute("PRAGMA temp_store=MEMORY")
+        except sqlite3.Error as exc:
+            raise ConfigError(f"cannot open the database {self.url}: {exc}") from exc
+        return conn
+
+    @contextlib.contextmanager
+    def writer_transaction(self) -> Iterator[sqlite3.Connection]:
+        """A transaction on the writer threads' own connection (BackgroundWriter batches).
+
+        A memory database has one connection only (a second would be another database): it is shared."""
+        if self.path == ":memory:":
+            with self.transaction() as shared:
+                yield shared
+            return
+        with self._writer_lock:
+            if self._writer_conn is None:
+                self._writer_conn = self._connect()
+            conn = self._writer_conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def health(self) -> Health:
+        """degraded when a writer gave up on a batch (after its retries): those writes are not stored."""
+        failed = [w for w in self.writers if w.failed]
+        if not failed:
+            return Health(OK)
+        detail = "; ".join(f"{w.name}: {w.failed} write(s) failed, last: {w.last_error}" for w in failed)
+        return Health(DEGRADED, detail)
 
     def ensure_schema(self, statements: Iterable[str]) -> None:
         """Create the caller's tables and indexes if they are missing."""
@@ -66,14 +112,27 @@ class Database:
         with self._lock:
             return self._conn.execute(sql, params).rowcount
 
-    def defer(self, sql: str, params: Sequence[Any] = ()) -> None:
-        """Run a write soon, in the writer thread, grouped with others (callers keep the data in memory)."""
+    def defer(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run a write soon, in the writer thread, grouped with others (callers keep the data in memory).
+
+        Returns a ticket: `await db.durable(ticket)` waits until it is committed."""
         if self._deferred is None:
-            self._deferred = BackgroundWriter("deferred-writes", self._execute_all)
-        self._deferred.put((sql, params))
+            self._deferred = self.writer("deferred-writes", self._execute_all)
+        return self._deferred.put((sql, params))
+
+    async def durable(self, ticket: int) -> None:
+        """Wait until the deferred write `ticket` is committed; StorageError if it could not be."""
+        if self._deferred is not None:
+            await self._deferred.durable(ticket)
+
+    def writer(self, name: str, write: Callable[[list[Any]], None], linger: float = 0.02) -> BackgroundWriter:
+        """A BackgroundWriter whose failures show in `health()`."""
+        made = BackgroundWriter(name, write, linger)
+        self.writers.append(made)
+        return made
 
     def _execute_all(self, batch: list[tuple[str, Sequence[Any]]]) -> None:
-        with self.transaction() as conn:
+        with self.writer_transaction() as conn:
             for sql, params in batch:
                 conn.execute(sql, params)
 
@@ -95,41 +154,81 @@ class Database:
     def close(self) -> None:
         if self._deferred is not None:
             self._deferred.close()
+        with self._writer_lock:
+            if self._writer_conn is not None:
+                self._writer_conn.close()
+                self._writer_conn = None
         with self._lock:
             self._conn.close()
+
+
+class StorageError(EmulatorError):
+    """A write the emulator had accepted could not be stored (after retries)."""
 
 
 class BackgroundWriter:
     """One thread that commits queued items in groups, in order; `write(batch)` does the SQL.
 
-    Group commit: once an item arrives the thread lingers `linger` seconds (unless someone is waiting in
-    `flush`) so that one transaction carries everything queued meanwhile. Under load this turns thousands
-    of tiny transactions, and as many hand-overs of the interpreter lock, into a few dozen a second.
-    A failed batch is logged and counted, never fatal: the emulator keeps serving the state it holds.
+    Each `put` returns a ticket; `await durable(ticket)` (or `flush`) waits until that item is committed,
+    so an answer can wait for its own group commit. Group commit is adaptive: while nobody waits, the
+    thread lingers `linger` seconds after the first item so one transaction carries everything queued
+    meanwhile; as soon as somebody waits it commits what is queued at once, and whatever arrives during
+    that commit rides in the next one — the batch grows with the load, the wait stays one commit.
+    A failed batch is retried (`retries`, with a growing pause); if it still fails it is counted, the
+    waiters get StorageError, and `Database.health()` reports degraded. The thread never dies of it.
     """
 
-    def __init__(self, name: str, write: Callable[[list[Any]], None], linger: float = 0.02) -> None:
+    def __init__(
+        self, name: str, write: Callable[[list[Any]], None], linger: float = 0.02,
+        retries: tuple[float, ...] = (0.05, 0.25, 1.0),
+    ) -> None:  # fmt: skip
+        self.name = name
         self._write = write
         self.linger = linger
+        self.retries = retries
         self._queue: list[Any] = []
         self._cond = threading.Condition()
         self._queued = self._written = 0
         self._idle = True  # the thread waits for a first item: only then does `put` need to wake it
         self._flushing = 0
         self._closed = False
+        self._waiters: list[tuple[int, asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+        self._failed_ranges: collections.deque[tuple[int, int]] = collections.deque(maxlen=1000)
         self.failed = 0
+        self.last_error = ""
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
-    def put(self, item: Any) -> None:
+    def put(self, item: Any) -> int:
+        """Queue one item; returns its ticket."""
         with self._cond:
             self._queue.append(item)
             self._queued += 1
             if self._idle:
                 self._cond.notify_all()
+            return self._queued
+
+    async def durable(self, ticket: int) -> None:
+        """Wait (without blocking the loop) until item `ticket` is committed; StorageError if it failed."""
+        loop = asyncio.get_running_loop()
+        with self._cond:
+            if self._written < ticket:
+                future: asyncio.Future[None] = loop.create_future()
+                self._waiters.append((ticket, loop, future))
+                self._cond.notify_all()  # stop lingering: somebody is waiting
+            else:
+                future = None  # type: ignore[assignment]
+        if future is not None:
+            await future
+        self._raise_if_failed(ticket)
+
+    def _raise_if_failed(self, ticket: int) -> None:
+        for low, high in self._failed_ranges:
+            if low <= ticket <= high:
+                raise StorageError(f"{self.name}: the write was not stored ({self.last_error})")
 
     def flush(self, timeout: float = 30.0) -> bool:
-        """Wait until everything put so far is committed."""
+        """Wait until everything put so far is committed (or given up)."""
         with self._cond:
             target = self._queued
             self._flushing += 1
@@ -154,17 +253,42 @@ class BackgroundWriter:
                     return
                 self._idle = False
                 if self.linger > 0:
-                    self._cond.wait_for(lambda: self._flushing or self._closed, self.linger)
+                    self._cond.wait_for(lambda: self._flushing or self._waiters or self._closed, self.linger)
                 batch, self._queue = self._queue, []
-            try:
-                self._write(batch)
-            except Exception:  # a full disk must not kill the writer
-                log.exception("%s: %d queued write(s) failed", self._thread.name, len(batch))
-                self.failed += len(batch)
+                first = self._written + 1
+            stored = self._commit(batch)
             with self._cond:
                 self._written += len(batch)
+                if not stored:
+                    self._failed_ranges.append((first, self._written))
                 self._idle = True
+                done = [w for w in self._waiters if w[0] <= self._written]
+                self._waiters = [w for w in self._waiters if w[0] > self._written]
                 self._cond.notify_all()
+            for _ticket, loop, future in done:
+                with contextlib.suppress(RuntimeError):  # a loop that has closed meanwhile
+                    loop.call_soon_threadsafe(_settle, future)
+
+    def _commit(self, batch: list[Any]) -> bool:
+        for attempt, pause in enumerate((*self.retries, None)):
+            try:
+                self._write(batch)
+                return True
+            except Exception as exc:  # a full disk must not kill the writer
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                if pause is None:
+                    log.error("%s: %d queued write(s) failed after %d retries: %s", self.name, len(batch),
+                              attempt, self.last_error)  # fmt: skip
+                    self.failed += len(batch)
+                    return False
+                log.warning("%s: write failed (%s), retrying in %g s", self.name, self.last_error, pause)
+                time.sleep(pause)
+        return False
+
+
+def _settle(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def _sqlite_path(url: str) -> str:
@@ -202,7 +326,7 @@ class RecordLog:
         )
         self.entries = self._count()
         # items: (op, payload bytes), or ("__compact__", a factory of snapshot chunks)
-        self._writer = BackgroundWriter(f"record-log-{stream}", self._write)
+        self._writer = db.writer(f"record-log-{stream}", self._write)
 
     @property
     def failed_writes(self) -> int:
@@ -221,10 +345,14 @@ class RecordLog:
         ):
             yield op, bytes(payload)
 
-    def append(self, op: str, payload: bytes) -> None:
-        """Queue one change; it is committed within milliseconds, in order."""
+    def append(self, op: str, payload: bytes) -> int:
+        """Queue one change; it is committed within milliseconds, in order. Returns its ticket."""
         self.entries += 1
-        self._writer.put((op, payload))
+        return self._writer.put((op, payload))
+
+    async def durable(self, ticket: int) -> None:
+        """Wait until change `ticket` (and all before it) is committed: answer only then (survives SIGKILL)."""
+        await self._writer.durable(ticket)
 
     def compact(self, chunks: Callable[[], Iterable[bytes]]) -> None:
         """Replace the snapshot with `chunks()` (the whole current state) and drop the log written so far.
@@ -246,7 +374,9 @@ class RecordLog:
         self._writer.close()
 
     def _write(self, batch: list[Any]) -> None:
-        with self.db.transaction() as conn:
+        # snapshots are serialised before the transaction, so the write lock is held only for the inserts
+        batch = [(op, list(payload()) if op == "__compact__" else payload) for op, payload in batch]
+        with self.db.writer_transaction() as conn:
             plain: list[tuple[str, str, bytes]] = []
             for op, payload in batch:
                 if op != "__compact__":
@@ -258,6 +388,6 @@ class RecordLog:
                 conn.execute("DELETE FROM record_snapshot WHERE stream = ?", (self.stream,))
                 conn.executemany(
                     "INSERT INTO record_snapshot (stream, chunk, payload) VALUES (?, ?, ?)",
-                    [(self.stream, i, chunk) for i, chunk in enumerate(payload())],
+                    [(self.stream, i, chunk) for i, chunk in enumerate(payload)],
                 )
             conn.executemany("INSERT INTO record_log (stream, op, payload) VALUES (?, ?, ?)", plain)

@@ -73,6 +73,7 @@ class Gateway(Emulator):
         self.clock = clock
         self.db = db or Database(settings.resolved_database_url)
         self.db.ensure_schema(SCHEMA)
+        self.health_checks["storage"] = self.db.health
         self.contract = Contract(contracts_dir() / GATEWAY_CONTRACT)
         self.entities = load_entities(self.contract)
         self.showcase = Showcase(RecordLog(self.db, "fer.showcase"))
