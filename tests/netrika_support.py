@@ -221,3 +221,106 @@ def wait_until(check: Callable[[], Any], within: float = 10.0, every: float = 0.
         if time.monotonic() > deadline:
             raise AssertionError(f"not true within {within} s: {check}")
         time.sleep(every)
+
+
+def tolerant_loads(text: str) -> Any:
+    """What a tolerant MIS parser must accept to read the seed's examples as printed.
+
+    The seed's PDF text breaks long strings (the base64 CDA and Data) over several lines, leaves a key's value on
+    the next line, and omits the commas between members in two examples (MseResultData after Data, VimisResult
+    after StatusCode and IdCaseMis). Strings are joined, values brought to their key, missing commas inserted.
+    """
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    joined: list[str] = []
+    for line in lines:
+        if joined and _open_string(joined[-1]):
+            joined[-1] += line
+        elif joined and joined[-1].endswith(":"):
+            joined[-1] += " " + line
+        else:
+            joined.append(line)
+    fixed = []
+    for index, line in enumerate(joined):
+        following = joined[index + 1] if index + 1 < len(joined) else ""
+        if following.startswith('"') and not line.endswith((",", "{", "[")):
+            line += ","
+        fixed.append(line)
+    return orjson.loads("\n".join(fixed))
+
+
+def _open_string(line: str) -> bool:
+    return (line.count('"') - line.count('\\"')) % 2 == 1
+
+
+def seed_example(name: str) -> str:
+    """A golden file: the seed's example exactly as printed (tests/golden/netrika/README.md gives the lines)."""
+    return (GOLDEN / f"{name}.seed.txt").read_text(encoding="utf-8")
+
+
+# -- a running Netrika emulator ---------------------------------------------------------------------------
+
+FAST = {"netrika.interval_s": 0.01, "netrika.backoff": 1.0, "netrika.timeout_s": 0.4, "netrika.cda_delay_s": 0,
+        "netrika.semd_delay_s": 0, "netrika.remd_delay_s": 0}  # fmt: skip
+
+
+@dataclass
+class Stand:
+    """A Netrika emulator on an ephemeral port, with helpers over its admin API."""
+
+    emulator: Any
+    running: Any
+
+    @property
+    def url(self) -> str:
+        return str(self.running.url)
+
+    def admin(self, method: str, path: str, **kw: Any) -> Any:
+        import requests
+
+        return requests.request(method, f"{self.url}/__admin{path}", timeout=30, **kw)
+
+    def send(self, **body: Any) -> dict[str, Any]:
+        answer = self.admin("POST", "/netrika/send", json=body)
+        assert answer.status_code == 201, answer.text
+        return dict(answer.json())
+
+    def message(self, delivery_id: int) -> dict[str, Any]:
+        answer = self.admin("GET", f"/netrika/messages/{delivery_id}")
+        assert answer.status_code == 200, answer.text
+        return dict(answer.json())
+
+    def settled(self, delivery_id: int, within: float = 10.0) -> dict[str, Any]:
+        def done() -> dict[str, Any] | None:
+            shown = self.message(delivery_id)
+            return shown if shown["state"] in ("delivered", "dead") else None
+
+        return dict(wait_until(done, within))
+
+    def stop(self) -> None:
+        self.running.stop()
+
+
+def start_netrika(data_dir: Path, **overrides: Any) -> Stand:
+    from emulators.core.config import load_settings
+    from emulators.core.testing import start_in_thread
+    from emulators.netrika.emulator import Netrika
+
+    settings = load_settings(overrides={"data_dir": str(data_dir), "netrika.port": 0, **FAST, **overrides})
+    emulator = Netrika(settings)
+    return Stand(emulator, start_in_thread(emulator))
+
+
+def contract_errors(schema: str, value: Any) -> list[str]:
+    """Every way `value` breaks a schema of contracts/netrika/mis-callback.openapi.yaml."""
+    from emulators.netrika.callbacks import Callbacks
+
+    return _callbacks(Callbacks).errors(schema, value)
+
+
+_CACHE: dict[str, Any] = {}
+
+
+def _callbacks(kind: Any) -> Any:
+    if "callbacks" not in _CACHE:
+        _CACHE["callbacks"] = kind()
+    return _CACHE["callbacks"]
