@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import sysconfig
 import threading
 import time
 from pathlib import Path
@@ -141,25 +142,29 @@ def test_the_wheel_carries_the_contracts_and_starts_from_another_directory(tmp_p
     )  # fmt: skip
     assert built.returncode == 0, built.stderr
     wheel = next(wheels.glob("medstand-*.whl"))
-    target = tmp_path / "site"
+    # a new venv holding only the wheel; its dependencies come from this venv's site-packages through a .pth
+    # (whose own .pth files, such as the editable install's finder, are not processed from there)
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
     installed = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
+        [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install", "--no-deps", "-q", str(wheel)],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert installed.returncode == 0, installed.stderr
-    assert (target / "emulators" / "contracts" / "fer" / "gateway.openapi.yaml").is_file()
+    site = next((venv / "lib").glob("python3*/site-packages"))
+    (site / "_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    assert (site / "emulators" / "contracts" / "fer" / "gateway.openapi.yaml").is_file()
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    env = {**os.environ, "PYTHONPATH": str(target)}
-    env.pop("MEDSTAND_CONTRACTS", None)
-    check = subprocess.run([sys.executable, "-c", "import emulators; print(emulators.__file__)"],
+    env = {k: v for k, v in os.environ.items() if k not in ("MEDSTAND_CONTRACTS", "PYTHONPATH", "VIRTUAL_ENV")}
+    check = subprocess.run([str(venv / "bin" / "python"), "-c", "import emulators; print(emulators.__file__)"],
                            capture_output=True, text=True, cwd=elsewhere, env=env, timeout=60)  # fmt: skip
-    assert check.stdout.startswith(str(target)), check.stdout + check.stderr
+    assert check.stdout.startswith(str(site)), check.stdout + check.stderr
     server = subprocess.Popen(
-        [sys.executable, "-m", "emulators.cli", "up", "fer", "--fer-port", str(port), "--data-dir", str(elsewhere / "d")],
+        [str(venv / "bin" / "medstand"), "up", "fer", "--fer-port", str(port), "--data-dir", str(elsewhere / "d")],
         cwd=elsewhere, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:
