@@ -1,8 +1,9 @@
-"""The one storage module: SQLite by URL (a file under the data dir, or :memory:), survives restarts.
+"""The one storage module: SQLite by URL (a file under the data dir, or :memory:) or PostgreSQL by URL.
 
 Every emulator owns its tables and creates them through `Database.ensure_schema`. The SQL used by the
-emulators sticks to what SQLite and PostgreSQL share (ON CONFLICT upserts, row values), so that a
-PostgreSQL backend can be added here by URL without touching the emulators.
+emulators sticks to what SQLite and PostgreSQL share (ON CONFLICT upserts, row values); `core/pgsql.py`
+translates the rest (placeholders, DDL types, INSERT OR …, lastrowid), so the emulators do not know which
+database they run on.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from emulators.core import pgsql
 from emulators.core.components import DEGRADED, OK, Health
 from emulators.core.errors import ConfigError, EmulatorError
 
@@ -32,9 +34,14 @@ class Database:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.path = _sqlite_path(url)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self.dialect: pgsql.Dialect | None = None
+        if url.startswith(("postgresql://", "postgres://")):
+            self.path = ""
+            self.dialect = pgsql.Dialect()
+        else:
+            self.path = _sqlite_path(url)
+            if self.path != ":memory:":
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._conn = self._connect()
         self._lock = threading.RLock()
         self._conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
@@ -43,7 +50,13 @@ class Database:
         self._deferred: BackgroundWriter | None = None
         self.writers: list[BackgroundWriter] = []
 
-    def _connect(self) -> sqlite3.Connection:
+    @property
+    def kind(self) -> str:
+        return "postgresql" if self.dialect is not None else "sqlite"
+
+    def _connect(self) -> Any:
+        if self.dialect is not None:
+            return pgsql.Connection(self.url, self.dialect)
         try:
             conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
             # WAL + synchronous=NORMAL: a committed transaction survives a SIGKILL of the emulator process
@@ -296,11 +309,9 @@ def _sqlite_path(url: str) -> str:
         return ":memory:"
     if url.startswith("sqlite:///"):
         return url[len("sqlite:///") :]
-    if url.startswith(("postgresql://", "postgres://")):
-        raise ConfigError(
-            "PostgreSQL URLs are accepted by the settings but the backend is not built yet; use sqlite:///PATH"
-        )
-    raise ConfigError(f"unsupported database URL {url!r}: expected sqlite:///PATH or sqlite:///:memory:")
+    raise ConfigError(
+        f"unsupported database URL {url!r}: expected sqlite:///PATH, sqlite:///:memory: or postgresql://USER@HOST/DB"
+    )
 
 
 class RecordLog:
