@@ -57,7 +57,8 @@ def _parser() -> argparse.ArgumentParser:
     add_common(up)
     up.add_argument("--host", help="interface to listen on (default 127.0.0.1; 0.0.0.0 in containers)")
     for name, spec in specs.items():
-        up.add_argument(f"--{name}-port", type=int, help=f"port of the {spec.title} emulator (default {spec.default_port})")
+        help_text = f"port of the {spec.title} emulator (default {spec.default_port})"
+        up.add_argument(f"--{name}-port", type=int, help=help_text)
     up.add_argument("--no-journal", action="store_true", help="switch the exchange journal off (load runs)")
     up.add_argument("--quiet", action="store_true", help="no per-exchange log lines")
     up.set_defaults(func=_up)
@@ -138,7 +139,8 @@ def _run(emulators: list[Any], policy: BetweenRequests) -> None:
     if profile_to:
         import cProfile
 
-        cProfile.runctx("asyncio.run(run_emulators(emulators, on_idle=policy.on_idle))", globals(), locals(), profile_to)
+        run = "asyncio.run(run_emulators(emulators, on_idle=policy.on_idle))"
+        cProfile.runctx(run, globals(), locals(), profile_to)
     else:
         asyncio.run(run_emulators(emulators, on_idle=policy.on_idle))
 

@@ -42,8 +42,8 @@ def postgres_url() -> Iterator[str]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    subprocess.run(_as_owner([str(binaries / "initdb"), "-D", str(data), "-U", "medstand", "--auth=trust", "-E", "UTF8"]),
-                   check=True, capture_output=True, timeout=120)  # fmt: skip
+    initdb = [str(binaries / "initdb"), "-D", str(data), "-U", "medstand", "--auth=trust", "-E", "UTF8"]
+    subprocess.run(_as_owner(initdb), check=True, capture_output=True, timeout=120)
     options = f"-p {port} -c listen_addresses=127.0.0.1 -k {folder} -c fsync=off"
     subprocess.run(_as_owner([str(binaries / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(folder / "log"), "-w",
                               "start"]), check=True, capture_output=True, timeout=120)  # fmt: skip

@@ -94,7 +94,7 @@ def test_an_unknown_emulator_or_setting_section_is_a_clear_error(tmp_path: Path)
         registry.spec("nosuch")
     config = tmp_path / "m.toml"
     config.write_text("[nosuch]\nport = 1\n")
-    with pytest.raises(ConfigError, match="unknown setting.*nosuch"):
+    with pytest.raises(ConfigError, match=r"unknown setting.*nosuch"):
         load_settings(config)
 
 
@@ -243,7 +243,8 @@ def test_events_carry_protocol_attributes_and_the_fault_and_filter_by_wildcards(
     journal = Journal(JournalSettings())
     for outcome, attributes in (("ok", {"topic": "t", "partition": 0, "offset": 7}), ("fault:poison", {"offset": 8})):
         journal.record(
-            emulator="fhsemd", direction="produced", operation="result.produce", request=Message(journal.capture(b"{}")),
+            emulator="fhsemd", direction="produced", operation="result.produce",
+            request=Message(journal.capture(b"{}")),
             response=None, latency_ms=1.0, outcome=outcome, attributes=attributes,
             fault={"id": 1, "kind": "poison"} if outcome != "ok" else None,
         )  # fmt: skip

@@ -29,7 +29,8 @@ def test_tables_upserts_and_insert_or_work_as_on_sqlite(pg: str) -> None:
         first = conn.execute("INSERT INTO t_item (name, score, data) VALUES (?, ?, ?)", ("ёлка", 1.5, b"\x00\xff"))
         second = conn.execute("INSERT INTO t_item (name) VALUES (?)", ("100%",))
     assert (first.lastrowid, second.lastrowid) == (1, 2)
-    assert db.query("SELECT name, score, data FROM t_item ORDER BY id") == [("ёлка", 1.5, b"\x00\xff"), ("100%", None, None)]
+    rows = db.query("SELECT name, score, data FROM t_item ORDER BY id")
+    assert rows == [("ёлка", 1.5, b"\x00\xff"), ("100%", None, None)]
     db.execute("INSERT OR REPLACE INTO t_pair (a, b, v) VALUES (?, ?, ?)", ("x", 1, "old"))
     db.execute("INSERT OR REPLACE INTO t_pair (a, b, v) VALUES (?, ?, ?)", ("x", 1, "new"))
     db.execute("INSERT OR IGNORE INTO t_pair (a, b, v) VALUES (?, ?, ?)", ("x", 1, "ignored"))
@@ -102,7 +103,8 @@ def test_the_delivery_outbox_runs_on_postgresql(pg: str) -> None:
         engine = DeliveryEngine(db, Outbound(journal, "pg"), "pg", Policy(max_resends=2, interval_s=0.01, timeout_s=1))
         worker = engine.component()
         await worker.start()
-        delivery = engine.enqueue("site", "CDAStatus", f"http://127.0.0.1:{dead_port}/CDAStatus", b"{}", message_id="m1")
+        url = f"http://127.0.0.1:{dead_port}/CDAStatus"
+        delivery = engine.enqueue("site", "CDAStatus", url, b"{}", message_id="m1")
         for _ in range(200):
             shown = engine.message(delivery)
             if shown and shown["state"] == "dead":

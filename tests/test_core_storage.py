@@ -99,7 +99,7 @@ def test_a_write_that_keeps_failing_is_reported_to_the_waiter_and_in_health(tmp_
     async def main() -> None:
         await writer.durable(writer.put("x"))
 
-    with pytest.raises(StorageError, match="not stored.*disk is full"):
+    with pytest.raises(StorageError, match=r"not stored.*disk is full"):
         asyncio.run(main())
     health = db.health()
     assert health.status == "degraded" and "showcase-log: 1 write(s) failed" in health.detail
@@ -147,7 +147,8 @@ def test_the_wheel_carries_the_contracts_and_starts_from_another_directory(tmp_p
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
     installed = subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install", "--no-deps", "-q", str(wheel)],
+        [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install", "--no-deps", "-q",
+         str(wheel)],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert installed.returncode == 0, installed.stderr

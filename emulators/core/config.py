@@ -7,13 +7,14 @@ import os
 import tomllib
 import types
 import typing
-from dataclasses import dataclass, field
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from emulators.core import registry
 from emulators.core.errors import ConfigError
+
 
 @dataclass(frozen=True)
 class JournalSettings:
@@ -67,7 +68,8 @@ def load_settings(path: str | Path | None = None, overrides: dict[str, Any] | No
             _set_dotted(raw, dotted, value)
     sections_raw = {name: raw.pop(name, {}) for name in registry.registered()}
     settings: Settings = _build(Settings, raw, "")
-    sections = {name: _build(spec.settings, sections_raw[name], f"{name}.") for name, spec in registry.registered().items()}
+    specs = registry.registered()
+    sections = {name: _build(spec.settings, sections_raw[name], f"{name}.") for name, spec in specs.items()}
     return dataclasses.replace(settings, sections=sections)
 
 

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 
 import httptools
 
-
 DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 
 

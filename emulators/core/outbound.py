@@ -137,7 +137,7 @@ class Outbound:
             violations=tuple(violations or ()),
             notes=tuple(notes or ()),
             details={"failure": reply.detail, **details} if reply.failure else details,
-            attributes={"attempt": reply.attempt, **(attributes or {})} if reply.attempt > 1 else dict(attributes or {}),
+            attributes={**({"attempt": reply.attempt} if reply.attempt > 1 else {}), **(attributes or {})},
             fault=dict(fault) if fault else None,
         )
 

@@ -107,7 +107,9 @@ class Dialect:
 
 
 def _split_columns(body: str) -> list[str]:
-    parts, depth, current = [], 0, []
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
     for char in body:
         if char == "(":
             depth += 1
