@@ -59,6 +59,8 @@ def _parser() -> argparse.ArgumentParser:
     for name, spec in specs.items():
         help_text = f"port of the {spec.title} emulator (default {spec.default_port})"
         up.add_argument(f"--{name}-port", type=int, help=help_text)
+        for option in spec.up_options:
+            up.add_argument(option.flag, type=option.type, dest=f"{name}__{option.setting}", help=option.help)
     up.add_argument("--no-journal", action="store_true", help="switch the exchange journal off (load runs)")
     up.add_argument("--quiet", action="store_true", help="no per-exchange log lines")
     up.set_defaults(func=_up)
@@ -90,7 +92,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    overrides: dict[str, Any] = {f"{name}.port": getattr(args, f"{name}_port", None) for name in registry.registered()}
+    overrides: dict[str, Any] = {}
+    for name, spec in registry.registered().items():
+        overrides[f"{name}.port"] = getattr(args, f"{name}_port", None)
+        for option in spec.up_options:
+            overrides[f"{name}.{option.setting}"] = getattr(args, f"{name}__{option.setting}", None)
     if getattr(args, "no_journal", False):
         overrides["journal.enabled"] = False
     if getattr(args, "quiet", False):

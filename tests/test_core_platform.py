@@ -442,3 +442,19 @@ def test_health_reports_components(tmp_path: Path) -> None:
         "status": "degraded",
         "components": {"storage": {"status": "degraded", "detail": "1 write(s) failed"}},
     }
+
+
+def test_a_counterpart_can_add_up_options_that_set_its_section(tmp_path: Path) -> None:
+    from emulators import cli
+
+    spec = registry.register(registry.EmulatorSpec(
+        "echo", "a test counterpart", EchoSettings, Echo,
+        up_options=(registry.UpOption("--greeting", "greeting", "what /hello says"),),
+    ))  # fmt: skip
+    try:
+        args = cli._parser().parse_args(["up", "echo", "--echo-port", "0", "--greeting", "hej",
+                                         "--data-dir", str(tmp_path)])  # fmt: skip
+        settings = cli._settings(args)
+        assert settings.echo == EchoSettings(port=0, greeting="hej") and spec.default_port == 2999
+    finally:
+        registry._REGISTRY.pop("echo", None)

@@ -23,6 +23,16 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
+class UpOption:
+    """An extra `medstand up` option that sets one key of the counterpart's section."""
+
+    flag: str  # "--kafka-bootstrap"
+    setting: str  # "kafka_bootstrap" (in the counterpart's section)
+    help: str
+    type: Callable[[str], Any] = str
+
+
+@dataclass(frozen=True)
 class EmulatorSpec:
     """What a counterpart package tells the core about itself."""
 
@@ -32,7 +42,7 @@ class EmulatorSpec:
     build: Callable[[Settings], Emulator]
     formats: Mapping[str, Format] = field(default_factory=dict)  # contract `format:` names it adds
     add_commands: Callable[[argparse._SubParsersAction], None] | None = None  # `medstand <name> …` tools
-    order: int = 100  # where it sits in listings (the port order by default)
+    up_options: tuple[UpOption, ...] = ()  # extra `medstand up` flags, e.g. --kafka-bootstrap
 
     @property
     def default_port(self) -> int:
