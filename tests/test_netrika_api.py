@@ -185,17 +185,17 @@ def test_admin_views_state_next_attempt_and_counts_per_site(tmp_path: Path) -> N
 
 @pytest.mark.req("NET-5")
 def test_one_unique_address_per_site_and_registered_types_need_a_site(stand: Stand) -> None:
-    add = stand.admin("POST", "/netrika/sites", json={"site": "mo-1", "base_url": "http://mis-1.local/back/"})
-    assert add.status_code == 201 and add.json()["base_url"] == "http://mis-1.local/back"
-    same_address = stand.admin("POST", "/netrika/sites", json={"site": "mo-2", "base_url": "HTTP://MIS-1.local/back"})
+    add = stand.admin("POST", "/netrika/sites", json={"site": "mo-1", "base_url": "http://localhost:9/mis-1/back/"})
+    assert add.status_code == 201 and add.json()["base_url"] == "http://localhost:9/mis-1/back"
+    same_address = stand.admin("POST", "/netrika/sites", json={"site": "mo-2", "base_url": "HTTP://LOCALHOST:9/mis-1/back"})
     assert same_address.status_code == 409 and "NET-5" in same_address.json()["error"]["message"]
-    assert stand.admin("POST", "/netrika/sites", json={"site": "mo-1", "base_url": "http://other"}).status_code == 409
+    assert stand.admin("POST", "/netrika/sites", json={"site": "mo-1", "base_url": "http://127.0.0.1:9/other"}).status_code == 409
     assert stand.admin("POST", "/netrika/sites", json={"site": "x", "base_url": "ftp://x"}).status_code == 400
-    refused = stand.admin("POST", "/netrika/send", json={"message_type": "REMDStatus", "base_url": "http://x.local"})
+    refused = stand.admin("POST", "/netrika/send", json={"message_type": "REMDStatus", "base_url": "http://127.0.0.1:9/x"})
     assert refused.status_code == 400 and "NET-5" in refused.json()["error"]["message"]
-    by_registered_url = stand.send(message_type="REMDStatus", base_url="http://mis-1.local/back")
+    by_registered_url = stand.send(message_type="REMDStatus", base_url="http://localhost:9/mis-1/back")
     assert by_registered_url["destination"] == "mo-1"
-    assert by_registered_url["url"] == "http://mis-1.local/back/REMDStatus"
+    assert by_registered_url["url"] == "http://localhost:9/mis-1/back/REMDStatus"
     assert stand.admin("POST", "/netrika/send", json={"message_type": "MseResult", "site": "nope"}).status_code == 404
     assert stand.admin("DELETE", "/netrika/sites/mo-1").status_code == 200
     assert stand.admin("DELETE", "/netrika/sites/mo-1").status_code == 404
@@ -204,26 +204,26 @@ def test_one_unique_address_per_site_and_registered_types_need_a_site(stand: Sta
 @pytest.mark.req("NET-1", "X-4", "X-5")
 def test_send_refuses_what_would_break_the_contract_and_generates_the_rest(stand: Stand) -> None:
     cases = [
-        {"message_type": "CDAStatus", "base_url": "http://x", "fields": {"IdMedDocument": "1053"}},
-        {"message_type": "CDAStatus", "base_url": "http://x", "fields": {"CDA": "not base64!"}},
-        {"message_type": "CDAStatus", "base_url": "http://x", "fields": {"Colour": "red"}},
-        {"message_type": "Unknown", "base_url": "http://x"},
-        {"message_type": "CDAStatus", "base_url": "http://x", "status": "Maybe"},
+        {"message_type": "CDAStatus", "base_url": "http://127.0.0.1:9", "fields": {"IdMedDocument": "1053"}},
+        {"message_type": "CDAStatus", "base_url": "http://127.0.0.1:9", "fields": {"CDA": "not base64!"}},
+        {"message_type": "CDAStatus", "base_url": "http://127.0.0.1:9", "fields": {"Colour": "red"}},
+        {"message_type": "Unknown", "base_url": "http://127.0.0.1:9"},
+        {"message_type": "CDAStatus", "base_url": "http://127.0.0.1:9", "status": "Maybe"},
         {"message_type": "CDAStatus"},
-        {"message_type": "CDAStatus", "base_url": "http://x", "extra": 1},
-        {"message_type": "CDAStatus", "base_url": "http://x", "fields": []},
+        {"message_type": "CDAStatus", "base_url": "http://127.0.0.1:9", "extra": 1},
+        {"message_type": "CDAStatus", "base_url": "http://127.0.0.1:9", "fields": []},
     ]
     for body in cases:
         answer = stand.admin("POST", "/netrika/send", json=body)
         assert answer.status_code == 400, (body, answer.text)
         assert answer.json()["error"]["message"]
     assert stand.admin("POST", "/netrika/send", data=b"{not json").status_code == 400
-    failed = stand.send(message_type="CDAStatus", base_url="http://x", status="Failed")["message"]
+    failed = stand.send(message_type="CDAStatus", base_url="http://127.0.0.1:9", status="Failed")["message"]
     assert "CDA" not in failed and failed["Status"] == "Failed" and failed["Message"].startswith("При формировании")
-    dropping = {"message_type": "VimisResult", "base_url": "http://x", "fields": {"Lpu": None}}
+    dropping = {"message_type": "VimisResult", "base_url": "http://127.0.0.1:9", "fields": {"Lpu": None}}
     required_dropped = stand.admin("POST", "/netrika/send", json=dropping)
     assert required_dropped.status_code == 400 and "Lpu" in required_dropped.json()["error"]["message"]
-    stand.admin("POST", "/netrika/sites", json={"site": "s", "base_url": "http://x"})
+    stand.admin("POST", "/netrika/sites", json={"site": "s", "base_url": "http://127.0.0.1:9"})
     optional_dropped = stand.send(message_type="REMDStatus", site="s", fields={"RemdRegNumber": None})
     assert "RemdRegNumber" not in optional_dropped["message"]
 
@@ -232,9 +232,9 @@ def test_send_refuses_what_would_break_the_contract_and_generates_the_rest(stand
 def test_the_tables_spelling_can_be_the_default(tmp_path: Path) -> None:
     stand = start_netrika(tmp_path, **{"netrika.vimis_spelling": "table"})
     try:
-        message = stand.send(message_type="VimisResult", base_url="http://x")["message"]
+        message = stand.send(message_type="VimisResult", base_url="http://127.0.0.1:9")["message"]
         assert "IdSourse" in message and "StatusСode" in message
-        assert "IdSource" in stand.send(message_type="VimisResult", base_url="http://x", spelling="example")["message"]
+        assert "IdSource" in stand.send(message_type="VimisResult", base_url="http://127.0.0.1:9", spelling="example")["message"]
     finally:
         stand.stop()
 
@@ -246,7 +246,7 @@ def test_generated_messages_are_reproducible_from_the_seed(tmp_path: Path) -> No
         stand = start_netrika(tmp_path / run, **{"netrika.seed": 7})
         try:
             types = ("CDAStatus", "VimisResult")
-            bodies.append([stand.send(message_type=t, base_url="http://x")["message"] for t in types])
+            bodies.append([stand.send(message_type=t, base_url="http://127.0.0.1:9")["message"] for t in types])
         finally:
             stand.stop()
     assert bodies[0] == bodies[1]
@@ -271,9 +271,9 @@ def test_duplicate_and_poison_faults_on_outgoing_messages(stand: Stand) -> None:
 
 
 def test_reset_forgets_messages_sites_and_policy(stand: Stand) -> None:
-    stand.admin("POST", "/netrika/sites", json={"site": "mo-1", "base_url": "http://x"})
+    stand.admin("POST", "/netrika/sites", json={"site": "mo-1", "base_url": "http://127.0.0.1:9"})
     stand.admin("PUT", "/netrika/policy", json={"max_resends": 1})
-    stand.send(message_type="CDAStatus", base_url="http://y", delay_s=60)
+    stand.send(message_type="CDAStatus", base_url="http://127.0.0.1:9/y", delay_s=60)
     assert stand.admin("GET", "/state").json()["messages"]["pending"] == 1
     assert stand.admin("POST", "/reset").status_code == 200
     state = stand.admin("GET", "/state").json()
