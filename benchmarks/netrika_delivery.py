@@ -210,14 +210,18 @@ LABELS = {"outbox": "outbox, enqueue() each", "outbox_many": "outbox, enqueue_ma
 
 def report(args: argparse.Namespace, measured: dict[str, Any]) -> bool:
     results = measured["results"]
-    print(f"messages         {args.messages} per fast round, {args.slow_messages} per slow round, {args.rounds} "
-          f"rounds, interleaved (each sender goes first in turn); concurrency {args.concurrency} per site")
+    print(
+        f"messages         {args.messages} per fast round, {args.slow_messages} per slow round, {args.rounds} "
+        f"rounds, interleaved (each sender goes first in turn); concurrency {args.concurrency} per site"
+    )
     print(f"POSTs            {measured['sent']} by the outbox, {measured['failed']} not delivered")
     ok = measured["failed"] == 0
     for name, target in (("fast", 0.5), ("slow", 0.8)):
         row = results[name]
-        print(f"{name} receiver ({'answers at once' if name == 'fast' else f'answers in {SLOW_S * 1000:.0f} ms'}), "
-              f"medians of {args.rounds} rounds; target ≥ {target} of the ceiling")
+        print(
+            f"{name} receiver ({'answers at once' if name == 'fast' else f'answers in {SLOW_S * 1000:.0f} ms'}), "
+            f"medians of {args.rounds} rounds; target ≥ {target} of the ceiling"
+        )
         for kind in SENDERS:
             line = (f"  {LABELS[kind]:<26} {statistics.median(row[kind]):8,.0f} /s   "
                     f"p99 {'enqueue→ack' if kind != 'ceiling' else 'start→answer'} "

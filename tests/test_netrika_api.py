@@ -90,8 +90,12 @@ def test_500_twice_then_an_ack_is_three_posts_and_delivered(stand: Stand) -> Non
 @pytest.mark.req("NET-2", "NET-3")
 @pytest.mark.parametrize(
     ("script", "outcome"),
-    [(wrong_message_id, "wrong_message_id"), (invalid_json, "invalid_json"), (ack_missing_fields, "ack_schema"),
-     (late(0.6), "timeout")],
+    [
+        (wrong_message_id, "wrong_message_id"),
+        (invalid_json, "invalid_json"),
+        (ack_missing_fields, "ack_schema"),
+        (late(0.6), "timeout"),
+    ],
     ids=["wrong-message-id", "invalid-json", "ack-breaks-section-6", "answer-after-timeout"],
 )
 def test_what_is_not_an_acknowledgement_is_re_sent_until_dead(stand: Stand, script: object, outcome: str) -> None:
@@ -187,11 +191,18 @@ def test_admin_views_state_next_attempt_and_counts_per_site(tmp_path: Path) -> N
 def test_one_unique_address_per_site_and_registered_types_need_a_site(stand: Stand) -> None:
     add = stand.admin("POST", "/netrika/sites", json={"site": "mo-1", "base_url": "http://localhost:9/mis-1/back/"})
     assert add.status_code == 201 and add.json()["base_url"] == "http://localhost:9/mis-1/back"
-    same_address = stand.admin("POST", "/netrika/sites", json={"site": "mo-2", "base_url": "HTTP://LOCALHOST:9/mis-1/back"})
+    same_address = stand.admin(
+        "POST", "/netrika/sites", json={"site": "mo-2", "base_url": "HTTP://LOCALHOST:9/mis-1/back"}
+    )
     assert same_address.status_code == 409 and "NET-5" in same_address.json()["error"]["message"]
-    assert stand.admin("POST", "/netrika/sites", json={"site": "mo-1", "base_url": "http://127.0.0.1:9/other"}).status_code == 409
+    assert (
+        stand.admin("POST", "/netrika/sites", json={"site": "mo-1", "base_url": "http://127.0.0.1:9/other"}).status_code
+        == 409
+    )
     assert stand.admin("POST", "/netrika/sites", json={"site": "x", "base_url": "ftp://x"}).status_code == 400
-    refused = stand.admin("POST", "/netrika/send", json={"message_type": "REMDStatus", "base_url": "http://127.0.0.1:9/x"})
+    refused = stand.admin(
+        "POST", "/netrika/send", json={"message_type": "REMDStatus", "base_url": "http://127.0.0.1:9/x"}
+    )
     assert refused.status_code == 400 and "NET-5" in refused.json()["error"]["message"]
     by_registered_url = stand.send(message_type="REMDStatus", base_url="http://localhost:9/mis-1/back")
     assert by_registered_url["destination"] == "mo-1"
@@ -234,7 +245,10 @@ def test_the_tables_spelling_can_be_the_default(tmp_path: Path) -> None:
     try:
         message = stand.send(message_type="VimisResult", base_url="http://127.0.0.1:9")["message"]
         assert "IdSourse" in message and "StatusСode" in message
-        assert "IdSource" in stand.send(message_type="VimisResult", base_url="http://127.0.0.1:9", spelling="example")["message"]
+        assert (
+            "IdSource"
+            in stand.send(message_type="VimisResult", base_url="http://127.0.0.1:9", spelling="example")["message"]
+        )
     finally:
         stand.stop()
 

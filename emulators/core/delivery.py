@@ -213,7 +213,7 @@ class DeliveryEngine:
         self._lanes: dict[str, _Lane] = {}
         self._stopping = False
         self.idle_worker_s = 5.0  # an idle lane worker ends after this long
-        self.linger_s = 0.002  # see _linger
+        self.linger_s = 0.001  # see _linger
         self._done: list[_Done] = []
         self._enqueued_at: dict[int, float] = {}
         self._loop: asyncio.AbstractEventLoop | None = None

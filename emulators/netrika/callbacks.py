@@ -43,8 +43,10 @@ class Callbacks:
         if problems:
             return _refused("ack_schema", "the acknowledgement breaks section 6: " + "; ".join(problems))
         if str(ack["MessageId"]).lower() != message_id.lower():
-            return _refused("wrong_message_id",
-                            f"the acknowledgement's MessageId {ack['MessageId']} is not the message's {message_id}")
+            return _refused(
+                "wrong_message_id",
+                f"the acknowledgement's MessageId {ack['MessageId']} is not the message's {message_id}",
+            )
         notes: tuple[str, ...] = ()
         if ack["Status"] == "Failed":
             notes = (f"the MIS acknowledged with Status Failed: {ack['Message']}",)

@@ -207,4 +207,3 @@ class Netrika(Emulator):
 
     def close(self) -> None:
         self.db.close()
-

@@ -62,7 +62,7 @@ def parse_script(raw: Any) -> dict[str, Step]:
         value = raw.get(key, "Success")
         value = {"status": value} if isinstance(value, str) else value
         if not isinstance(value, dict) or set(value) - {"status", "message", "delay_s"}:
-            raise ScriptError(f"{key} must be \"Success\", \"Failed\" or {{status, message, delay_s}}")
+            raise ScriptError(f'{key} must be "Success", "Failed" or {{status, message, delay_s}}')
         status, message, delay = value.get("status", "Success"), value.get("message"), value.get("delay_s")
         if status not in ("Success", "Failed") or (message is not None and not isinstance(message, str)):
             raise ScriptError(f"{key}.status must be Success or Failed and {key}.message a string")
