@@ -105,7 +105,9 @@ class HttpClient:
         head += [f"{k}: {v}" for k, v in (headers or {}).items()]
         raw = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
         try:
-            return await asyncio.wait_for(self._exchange(key, raw, max_response_bytes, fresh), timeout)
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that races the answer
+            async with asyncio.timeout(timeout):
+                return await self._exchange(key, raw, max_response_bytes, fresh)
         except TimeoutError as exc:
             raise ClientError("timeout", f"no complete answer within {timeout:g} s") from exc
 

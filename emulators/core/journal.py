@@ -229,7 +229,8 @@ class Journal:
                 return match
             self._async_waiters.append((query, loop, future))
         try:
-            return await asyncio.wait_for(future, within)
+            async with asyncio.timeout(within):
+                return await future
         except TimeoutError:
             return None
         finally:
