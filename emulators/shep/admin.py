@@ -40,9 +40,9 @@ def exemption_from(body: dict[str, Any], number: str) -> Exemption:
     if any(value is not None and not isinstance(value, str) for value in given.values()):
         raise HttpError(400, "every exemption field is a string")
     seed = body.get("seed", number)
-    given["number"] = given.get("number") or number
+    number = given.pop("number", None) or number
     try:
-        return generate(Random(str(seed)), given["number"], dt.date.today(), **given)
+        return generate(Random(str(seed)), number, dt.date.today(), **given)
     except ExemptionError as exc:
         raise HttpError(400, str(exc)) from exc
 

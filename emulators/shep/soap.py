@@ -85,6 +85,8 @@ def parse(body: bytes, claimed: str) -> Envelope:
     """The envelope of `body`; SoapFault for anything that is not a safe SOAP 1.1/1.2 envelope."""
     if not body.strip():
         raise SoapFault("Client", texts.NOT_XML.format(error="пустое тело запроса"))
+    if b"<!DOCTYPE" in body:  # a literal "<" cannot be text, so this is a DTD (or one in a comment/CDATA)
+        raise SoapFault("Client", texts.DTD_REFUSED, requirement="X-5")
     try:
         root = etree.fromstring(body, PARSER)
     except etree.XMLSyntaxError as exc:
