@@ -3,7 +3,8 @@
 spyne cannot carry the seed's xsi:type-polymorphic `data` (measured: it rejects the type or keeps the first child
 only), so this peer does no business work at all: it parses the envelope (spyne's Soap11, no validation), takes
 `request` as AnyXml and returns, as `response`, the emulator's own answer to the same request, read once at start
-(same size, certificates included), copied per call. Served by uvicorn (httptools) through its WSGI adapter, as the emulator is.
+(same size, certificates included), copied per call. Served by uvicorn (httptools) through its WSGI adapter, as
+the emulator is served by uvicorn.
 
     python benchmarks/_shep_spyne_peer.py --port 2401 --answer answer.xml
 """
@@ -34,7 +35,7 @@ def application(fixed: Any) -> Any:
             _out_message_name="SendMessageResponse",
             _out_variable_name="response",
         )
-        def SendMessage(ctx: Any, request: Any) -> Any:  # noqa: N802 - the SOAP operation's name
+        def SendMessage(ctx: Any, request: Any) -> Any:  # the SOAP operation's name
             return copy.deepcopy(fixed)  # spyne moves the element into its answer: a shared one crashes
 
     soap = Application([SyncChannel], tns=TYPES, in_protocol=Soap11(validator=None), out_protocol=Soap11())
