@@ -6,7 +6,7 @@ import pytest
 import requests
 
 from tests import fer_data as data
-from tests.conftest import SEED_OID, Fer
+from tests.conftest import SEED_OID, Fer, golden, golden_text
 
 
 @pytest.mark.req("FER-AUTH-2", "FER-ENV-1")
@@ -78,6 +78,9 @@ def test_token_lifetime_is_configurable(fer_factory) -> None:
 
 @pytest.mark.req("FER-AUTH-5")
 def test_writes_for_another_mo_oid_are_forbidden(fer: Fer) -> None:
+    mine = "1.2.643.5.1.13.13.12.2.86.3333"  # any credential but the seed's example one (see the next tests)
+    fer.add_mo_credentials(mine)
+    fer.login(mine, "pw")
     foreign = data.mo(parent_id="1.2.643.5.1.13.13.12.2.86.1111")
     answer = fer.post("mo", [foreign])
     body = answer.json()
@@ -96,3 +99,28 @@ def test_another_mo_cannot_overwrite_or_delete_my_records(fer: Fer) -> None:
     assert fer.post("mo", [{**mine, "parent_id": other}]).status_code == 403
     assert fer.delete("mo", mine["id"]).status_code == 403
     assert fer.get("/api/mo", id=mine["id"]).json()["result"]["parent_id"] == SEED_OID
+
+
+@pytest.mark.golden
+@pytest.mark.req("FER-AUTH-5", "FER-AUTH-1", "FER-DUP-1")
+def test_the_seed_examples_in_reading_order_get_the_seed_answers_on_a_default_start(fer_factory) -> None:
+    """The auth example (8902), then the MO example (parent_id 8916), verbatim: the seed's answers, no 403."""
+    fer = fer_factory()
+    sent = golden_text("fer/auth.request.json").encode()
+    token = requests.post(f"{fer.url}/auth.svc", data=sent, headers={"Content-Type": "application/json"})
+    fer.http.headers["Authorization"] = f"bearer {token.json()['Result']['Value']}"
+    example = golden("fer/dup_mo_name.request.json")
+    earlier = data.mo(id="6b0aaec1-38ba-4bf2-a82c-39f90b925a78", parent_id=example["data"][0]["parent_id"],
+                      name=example["data"][0]["name"])  # the stored MO the seed's answer names
+    assert fer.post("mo", [earlier]).status_code == 200
+    answer = fer.http.post(f"{fer.url}/api/mo", data=golden_text("fer/dup_mo_name.request.json").encode(),
+                           headers={"Content-Type": "application/json"})
+    assert answer.status_code == 422 and answer.json() == golden("fer/dup_mo_name.response.json")
+
+
+@pytest.mark.req("FER-AUTH-5")
+def test_the_seed_credential_exemption_is_switchable(fer_factory) -> None:
+    fer = fer_factory(**{"fer.ownership_exempt": []})
+    fer.login()
+    answer = fer.post("mo", [data.mo(parent_id="1.2.643.5.1.13.13.12.2.86.8916")])
+    assert answer.status_code == 403 and answer.json()["errors"][0]["errorCode"] == "R-230"

@@ -165,7 +165,11 @@ def test_referral_type_decides_required_fields(fer: Fer) -> None:
     research = {**records["referral"], "type": "RESEARCH"}
     errors = fer.post("referral", [research]).json()["errors"]
     assert any("[to_service_id]" in e["errorMessage"] for e in errors)
-    assert fer.post("referral", [{**research, "to_service_id": "A05.10.006"}]).status_code == 200
+    assert any("[to_service_name]" in e["errorMessage"] for e in errors)  # «…to_service_id, to_service_name»
+    without_name = fer.post("referral", [{**research, "to_service_id": "A05.10.006"}])
+    assert without_name.status_code == 400 and "[to_service_name]" in without_name.json()["errors"][0]["errorMessage"]
+    named = {**research, "to_service_id": "A05.10.006", "to_service_name": "Рентгенография грудной клетки"}
+    assert fer.post("referral", [named]).status_code == 200
 
 
 @pytest.mark.req("FER-FLK-5")

@@ -56,7 +56,9 @@ def test_book_then_the_mis_uploads_book_and_slot(fer: Fer, sample: Running) -> N
 def test_the_mis_answers_from_real_state(fer: Fer, sample: Running) -> None:
     first = book(fer)
     assert first["outcome"] == "success"
-    taken = book(fer, slot_id=first["slot_id"])
+    refused = book(fer, slot_id=first["slot_id"])  # FER-BK-6: the gateway itself refuses a booked slot
+    assert refused["outcome"] == "rejected" and "FER-BK-6" in refused["message"]
+    taken = book(fer, slot_id=first["slot_id"], force=True)  # forced through: the MIS answers from its state
     assert taken["outcome"] == "business_error" and taken["status_code"] == 11
     wrong_age = book(fer, patient={"age_fits": False})
     assert wrong_age["status_code"] == 14 and "возрасту" in wrong_age["user_message"]
@@ -72,7 +74,9 @@ def test_cancel_then_cancel_again(fer: Fer, sample: Running) -> None:
     wait_until(lambda: fer.admin("GET", "/state").json()["bookings"][0]["awaiting"] == [])
     assert fer.get("/api/book", id=booked["book_ext_id"]).json()["result"]["status_code"] == 5010
     again = fer.admin("POST", "/fer/epgu/cancel", json={"book_ext_id": booked["book_ext_id"]}).json()
-    assert again["outcome"] == "business_error" and again["status_code"] == 1
+    assert again["outcome"] == "rejected" and "FER-BK-6" in again["message"]  # refused before calling the MIS
+    forced = fer.admin("POST", "/fer/epgu/cancel", json={"book_ext_id": booked["book_ext_id"], "force": True})
+    assert forced.json()["outcome"] == "business_error" and forced.json()["status_code"] == 1
 
 
 @pytest.mark.req("FER-BK-2")

@@ -108,7 +108,7 @@ NOT_JSON = Text(
 )
 NO_DATA = Text(
     "R-300",
-    'Формат переданных сведений некорректен и не соответствует требованиям: ожидается объект {{"data": [...]}}',
+    'Формат переданных сведений некорректен и не соответствует требованиям: ожидается объект {"data": [...]}',
     RECONSTRUCTED,
 )
 WRONG_CONTENT_TYPE = Text(
@@ -196,6 +196,10 @@ AUTH_EXPIRED = Text(
 NOT_FOUND_ID = Text("404", "Результат по заданному идентификатору SQL-запроса не найден: [{id}]", RECONSTRUCTED)
 ID_REQUIRED = Text("R-300", "Не указан обязательный параметр [{name}]", RECONSTRUCTED)
 BAD_DATE_PARAM = Text("R-300", "Параметр [{name}] должен иметь формат YYYY-MM-DD", RECONSTRUCTED)
+BAD_OID_PARAM = Text("R-300", "Параметр [oid] должен содержать OID (цифры, разделённые точками): '{oid}'", RECONSTRUCTED)
+DATES_REVERSED = Text(
+    "R-300", "Параметр [startDate] ({start}) не может быть позже параметра [endDate] ({end})", RECONSTRUCTED
+)
 
 # Webhook registration (FER-CB-*): «Альтернативный поток 5а» — an error answer when the probe fails.
 WEBHOOK_UNREACHABLE = Text("R-400", "Ошибка регистрации ответного сервиса. {reason}", RECONSTRUCTED)

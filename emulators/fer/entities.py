@@ -60,7 +60,14 @@ class Entity:
         return found
 
 
-def load_entities(contract: Contract) -> dict[str, Entity]:
+def is_snils_digits(value: str) -> bool:
+    """СНИЛС as the seed asks for it: string(11) of digits (the checksum is medstand's reconstruction)."""
+    return len(value) == 11 and value.isascii() and value.isdigit()
+
+
+def load_entities(contract: Contract, snils_checksum: bool = True) -> dict[str, Entity]:
+    """The eight tables; `snils_checksum` False (fer.snils_checksum) checks СНИЛС as 11 digits only (FER-FLK-2)."""
+    formats = FORMATS if snils_checksum else {**FORMATS, "snils": is_snils_digits}
     entities = {}
     for name, schema_name in ENTITY_SCHEMAS.items():
         raw = contract.raw_schema(schema_name)
@@ -71,9 +78,9 @@ def load_entities(contract: Contract) -> dict[str, Entity]:
             fields=frozenset(raw["properties"]),
             service_fields=frozenset(f for f, s in raw["properties"].items() if "IgnoredUpdateTs" in str(s)),
             raw_schema=raw,
-            is_valid=compile_check(schema, FORMATS),
-            detailed=compile_detailed(schema, FORMATS),
-            batch_is_valid=compile_batch_check(schema, FORMATS, COLUMN_FORMATS),
+            is_valid=compile_check(schema, formats),
+            detailed=compile_detailed(schema, formats),
+            batch_is_valid=compile_batch_check(schema, formats, COLUMN_FORMATS),
             required_count=len(raw.get("required", ())),
         )
     return entities

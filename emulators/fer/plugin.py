@@ -34,30 +34,46 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
 
 def _seed(args: argparse.Namespace) -> int:
-    from emulators.core.cliutil import settings_from, unreachable
+    from emulators.core.cliutil import settings_from
 
     start = args.start or dt.date.today()
-    if args.url:
-        import requests
-
-        body = {"mo": args.mo, "days": args.days, "seed": args.seed, "start": start.isoformat()}
-        try:
-            answer = requests.post(args.url.rstrip("/") + "/__admin/fer/seed", json=body, timeout=600)
-        except requests.ConnectionError as exc:
-            raise unreachable("FER gateway", args.url) from exc
-        answer.raise_for_status()
-        result = answer.json()
-    else:
-        from emulators.fer.admin import load_region
-        from emulators.fer.gateway import Gateway
-
-        gateway = Gateway(settings_from(args))
-        try:
-            result = load_region(gateway, args.seed, args.mo, args.days, start)
-        finally:
-            gateway.close()
+    result = _seed_through(args.url, args, start) if args.url else _seed_offline(settings_from(args), args, start)
     print(json.dumps(result, ensure_ascii=False, indent=2))
     return 0
+
+
+def _seed_through(url: str, args: argparse.Namespace, start: dt.date) -> Any:
+    import requests
+
+    from emulators.core.cliutil import unreachable
+    from emulators.core.errors import UsageError
+
+    body = {"mo": args.mo, "days": args.days, "seed": args.seed, "start": start.isoformat()}
+    try:
+        answer = requests.post(url.rstrip("/") + "/__admin/fer/seed", json=body, timeout=600)
+    except (requests.ConnectionError, requests.Timeout) as exc:
+        raise unreachable("FER gateway", url) from exc
+    except requests.RequestException as exc:  # a malformed URL and the like
+        raise UsageError(f"cannot call {url}: {exc}") from exc
+    if answer.status_code != 201:
+        raise UsageError(f"{url} refused the seed: HTTP {answer.status_code} {answer.text[:300]}")
+    return answer.json()
+
+
+def _seed_offline(settings: Settings, args: argparse.Namespace, start: dt.date) -> Any:
+    from emulators.core.storage import _sqlite_path
+    from emulators.fer.gateway import Gateway
+    from emulators.fer.lock import offline
+    from emulators.fer.seeding import load_region
+
+    hint = "seed through it instead: medstand fer seed --url http://HOST:PORT"
+    with offline(_sqlite_path(settings.resolved_database_url), hint):
+        gateway = Gateway(settings)
+        try:
+            return load_region(gateway.services, args.seed, args.mo, args.days, start)
+        finally:
+            gateway.close()
+            gateway.db.close()
 
 
 SPEC = register(

@@ -21,7 +21,14 @@ class FerSettings:
     port: int = 2100
     token_ttl_seconds: float = 3600.0
     max_body_bytes: int = 5 * 1024 * 1024
+    # FER-AUTH-5 (reconstructed): a token writes only records of its own MO OID ...
     enforce_mo_ownership: bool = True
+    # ... except these usernames: the seed's example token (8902) uploads the seed's MO example (parent 8916)
+    ownership_exempt: tuple[str, ...] = (SEED_EXAMPLE_USERNAME,)
+    # FER-REF-1 (reconstructed): refuse records whose parents are not uploaded yet (false: store with a note)
+    require_parents: bool = True
+    # FER-FLK-2 (reconstructed): check the СНИЛС checksum (false: 11 digits, as the seed asks)
+    snils_checksum: bool = True
     block_after_errors: int = 0
     supported_api_versions: tuple[str, ...] = ("1",)
     slot_refresh_seconds: float = 30.0

@@ -10,13 +10,22 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
 from emulators.core.storage import RecordLog
 
-Row = tuple[dict[str, Any], str, tuple[Any, ...]]  # (record, owner MO OID, kept field values), as callers see it
+
+
+class Row(NamedTuple):
+    """One record as callers see it: the record, the MO OID that owns it, and the kept field values."""
+
+    record: dict[str, Any]
+    owner: str
+    values: tuple[Any, ...]
+
+
 # Stored rows hold the record packed as (field names, values): tuples of plain values leave the cyclic GC's
 # lists at its next pass, where dicts stay until they reach the oldest generation — with hundreds of
 # thousands of slots, the difference between 40 and 80 ms at p99 per upload here. Field-name tuples are shared.
@@ -39,13 +48,14 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "mo": ("parent_id", "name"),
     "resource": ("mo_id",),
     "service": ("resource_id",),
-    "slot": ("resource_id", "mo_id", "visit_time", "status"),
+    "slot": ("resource_id", "mo_id", "visit_time", "status", "tag_type", "tag_age"),
     "book": ("slot_id", "referral_id"),
     "referral": ("patient_id",),
     "unaccessable_period": ("resource_id",),
     "profilecode_resource": ("resource_id",),
 }
-NOT_INDEXED = {"slot": ("visit_time", "status")}  # read from the row; a group per value would cost memory
+# read from the row; a group per value would cost memory (ЕПГУ's search scans the kept values, never the records)
+NOT_INDEXED = {"slot": ("visit_time", "status", "tag_type", "tag_age")}
 KEYS = {name: ("period_id" if name == "unaccessable_period" else "id") for name in GROUPS}
 # FER-DEL-1: what goes with a parent, as (child entity, child field naming the parent)
 CASCADE: dict[str, tuple[tuple[str, str], ...]] = {
@@ -130,6 +140,7 @@ class Showcase:
         self.tables = {name: Table(name, fields) for name, fields in GROUPS.items()}
         self.slot_times: dict[tuple[str, str], str] = {}  # (resource_id, visit_time) -> slot id (FER-DUP-3)
         self.logged_rows = 0  # rows written to the log since the last snapshot
+        self.last_ticket = 0  # the log's ticket of the latest change: awaiting it covers every change before
 
     def load(self) -> int:
         """Rebuild from the log; returns how many log entries were replayed."""
@@ -149,16 +160,25 @@ class Showcase:
             self.compact()
         return replayed
 
-    def upsert(self, entity: str, oid: str, records: list[dict[str, Any]]) -> None:
-        """Store validated records (all owned by `oid`) and log them as one entry."""
+    def upsert(self, entity: str, oid: str, records: list[dict[str, Any]]) -> int:
+        """Store validated records (all owned by `oid`) and log them as one entry; returns the log ticket."""
         for record in records:
             self._put(entity, oid, record)
+        ticket = 0
         if self.log is not None and records:
-            self.log.append("upsert", orjson.dumps({"e": entity, "rows": [(oid, r) for r in records]}))
+            ticket = self.last_ticket = self.log.append(
+                "upsert", orjson.dumps({"e": entity, "rows": [(oid, r) for r in records]})
+            )
             self.logged_rows += len(records)
             self._maybe_compact()
+        return ticket
 
-    def insert_new(self, entity: str, oid: str, records: list[dict[str, Any]], keys: list[str]) -> None:
+    async def durable(self, ticket: int) -> None:
+        """Wait until the log entry `ticket` (and all before it) is committed (0: nothing to wait for)."""
+        if ticket and self.log is not None:
+            await self.log.durable(ticket)
+
+    def insert_new(self, entity: str, oid: str, records: list[dict[str, Any]], keys: list[str]) -> int:
         """Store records known to be new (no stored row with their keys), in bulk, and log them as one entry."""
         table = self.tables[entity]
         columns: dict[str, list[Any]] = {f: list(map(dict.get, records, itertools.repeat(f))) for f in table.fields}
@@ -167,9 +187,12 @@ class Showcase:
             self.slot_times.update(zip(zip(columns["resource_id"], columns["visit_time"]), keys))
         if self.log is not None and records:
             # one dumps for the whole batch: per-record calls cost ~3 µs each here (a 4 KiB buffer apiece)
-            self.log.append("upsert", orjson.dumps({"e": entity, "rows": list(zip(itertools.repeat(oid), records))}))
+            rows = list(zip(itertools.repeat(oid), records))
+            ticket = self.last_ticket = self.log.append("upsert", orjson.dumps({"e": entity, "rows": rows}))
             self.logged_rows += len(records)
             self._maybe_compact()
+            return ticket
+        return 0
 
     def _put(self, entity: str, oid: str, record: dict[str, Any]) -> None:
         key = record[KEYS[entity]]
@@ -183,15 +206,16 @@ class Showcase:
             self.slot_times[(record["resource_id"], record["visit_time"])] = key
         table.put(key, record, oid)
 
-    def delete(self, entity: str, key: str) -> dict[str, list[str]]:
-        """Delete one record and its dependants (FER-DEL-1); returns what was removed, per entity."""
+    def delete(self, entity: str, key: str) -> tuple[dict[str, list[str]], int]:
+        """Delete one record and its dependants (FER-DEL-1); returns what was removed, per entity, and the ticket."""
         removed: dict[str, list[str]] = {}
         self._cascade(entity, key, removed)
+        ticket = 0
         if self.log is not None:
             for name, keys in removed.items():
-                self.log.append("delete", orjson.dumps({"e": name, "keys": keys}))
+                ticket = self.last_ticket = self.log.append("delete", orjson.dumps({"e": name, "keys": keys}))
             self._maybe_compact()
-        return removed
+        return removed, ticket
 
     def _cascade(self, entity: str, key: str, removed: dict[str, list[str]]) -> None:
         if key not in self.tables[entity].rows:
@@ -216,6 +240,65 @@ class Showcase:
     def rows_where(self, entity: str, field_name: str, value: Any) -> list[Row]:
         table = self.tables[entity]
         return [_unpacked(table.rows[k]) for k in sorted(table.keys_where(field_name, value))]
+
+    def record(self, entity: str, key: str) -> dict[str, Any] | None:
+        row = self.tables[entity].rows.get(key)
+        return None if row is None else unpack(row[0])
+
+    def value(self, entity: str, key: str, field_name: str) -> Any:
+        """One kept field (GROUPS) of a stored record, or None."""
+        return self.tables[entity].value(key, field_name)
+
+    def exists(self, entity: str, key: str) -> bool:
+        return key in self.tables[entity].rows
+
+    def any_stored(self, entity: str, keys: Iterable[str]) -> bool:
+        rows = self.tables[entity].rows
+        return any(map(rows.__contains__, keys))
+
+    def owners_of(self, entity: str, keys: Iterable[str]) -> set[str] | None:
+        """The owners of these stored records, or None when one of them is not stored."""
+        rows, owners = self.tables[entity].rows, set()
+        for key in keys:
+            row = rows.get(key)
+            if row is None:
+                return None
+            owners.add(row[1])
+        return owners
+
+    def slot(self, key: str) -> SlotFacts | None:
+        row = self.tables["slot"].rows.get(key)
+        return None if row is None else SlotFacts(key, *row[2])
+
+    def slots_between(self, resources: Iterable[str], after: str, before: str) -> list[SlotFacts]:
+        """Slots of these resources with after < visit_time < before, read from the kept values only."""
+        table = self.tables["slot"]
+        rows, by_resource = table.rows, table.groups["resource_id"]
+        found = []
+        for resource in resources:
+            for key in by_resource.get(resource, ()):
+                values = rows[key][2]
+                if after < values[2] < before:
+                    found.append(SlotFacts(key, *values))
+        return found
+
+    def first_available_slot(
+        self, resources: Iterable[str], after: str, before: str, tagged: Any, ages: frozenset[str] | None
+    ) -> str | None:
+        """The earliest AVAILABLE slot (by visit_time, then id) of these resources in the window whose tag_type
+        passes `tagged(tag_type)` and whose tag_age is in `ages` (any when None); nothing is unpacked."""
+        table = self.tables["slot"]
+        rows, by_resource = table.rows, table.groups["resource_id"]
+        best: tuple[str, str] | None = None
+        for resource in resources:
+            for key in by_resource.get(resource, ()):
+                values = rows[key][2]  # resource_id, mo_id, visit_time, status, tag_type, tag_age
+                visit = values[2]
+                if values[3] != "AVAILABLE" or not after < visit < before or (best is not None and (visit, key) > best):
+                    continue
+                if (ages is None or values[5] in ages) and tagged(values[4]):
+                    best = (visit, key)
+        return None if best is None else best[1]
 
     def owner(self, entity: str, key: str) -> str | None:
         row = self.tables[entity].rows.get(key)
@@ -260,4 +343,16 @@ class Showcase:
 
 
 def _unpacked(row: StoredRow) -> Row:
-    return (unpack(row[0]), row[1], row[2])
+    return Row(unpack(row[0]), row[1], row[2])
+
+
+class SlotFacts(NamedTuple):
+    """What ЕПГУ's search reads of a slot (the kept values of GROUPS["slot"]), without unpacking the record."""
+
+    id: str
+    resource_id: str
+    mo_id: str
+    visit_time: str
+    status: str
+    tag_type: str
+    tag_age: str

@@ -47,6 +47,7 @@ class Outcome:
     stored: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    ticket: int = 0  # the showcase log's ticket for what was stored (await it before answering)
 
     @property
     def status(self) -> int:
@@ -86,12 +87,14 @@ class Upload:
         principal_oid: str,
         enforce_ownership: bool,
         ext_id_of_slot: Callable[[str], str | None],
+        require_parents: bool = True,
     ) -> None:
         self.entity = entity
         self.showcase = showcase
         self.oid = principal_oid
         self.enforce_ownership = enforce_ownership
         self.ext_id_of_slot = ext_id_of_slot
+        self.require_parents = require_parents  # fer.require_parents: refuse orphans (FER-REF-1, reconstructed)
         self.outcome = Outcome(entity.name)
 
     def run(self, records: list[Any], now_iso: str) -> Outcome:
@@ -104,7 +107,7 @@ class Upload:
         for _, record in accepted:
             record["update_ts"] = now_iso
             stored.append(record)
-        self.showcase.upsert(self.entity.name, self.oid, stored)
+        self.outcome.ticket = self.showcase.upsert(self.entity.name, self.oid, stored)
         self.outcome.stored = [r[self.entity.key] for r in stored]
         self.outcome.problems.sort(key=lambda p: p.index)
         return self.outcome
@@ -124,8 +127,7 @@ class Upload:
         keys = list(map(operator.itemgetter(key_name), records))
         if len(set(keys)) != len(keys) or not self._parents_fast(records):
             return False
-        table = self.showcase.tables[self.entity.name]
-        if any(row is not None for row in map(table.rows.get, keys)):
+        if self.showcase.any_stored(self.entity.name, keys):
             return False  # updates go one by one (index maintenance, ownership of the stored row)
         if self.entity.name == "slot":
             times = list(
@@ -139,27 +141,24 @@ class Upload:
                     _normalise_duration(record)
         self._note_service_fields(records)
         list(map(dict.__setitem__, records, itertools.repeat("update_ts"), itertools.repeat(now_iso)))
-        self.showcase.insert_new(self.entity.name, self.oid, records, keys)
+        self.outcome.ticket = self.showcase.insert_new(self.entity.name, self.oid, records, keys)
         self.outcome.stored = keys
         return True
 
     def _parents_fast(self, records: list[dict[str, Any]]) -> bool:
-        owners = set()
+        owners: set[str] = set()
         for field_name, parent in PARENTS.get(self.entity.name, ()):
-            rows = self.showcase.tables[parent].rows
-            for value in set(map(operator.itemgetter(field_name), records)):
-                row = rows.get(value)
-                if row is None:
-                    return False
-                owners.add(row[1])
+            found = self.showcase.owners_of(parent, set(map(operator.itemgetter(field_name), records)))
+            if found is None:
+                return False
+            owners |= found
         if self.enforce_ownership and owners - {self.oid}:
             return False
         if self.entity.name == "slot":
-            resources = self.showcase.tables["resource"].rows  # Row[2][0] is the resource's mo_id
             pairs = set(
                 zip(map(operator.itemgetter("resource_id"), records), map(operator.itemgetter("mo_id"), records))
             )
-            return all(resources[resource][2][0] == mo for resource, mo in pairs)
+            return all(self.showcase.value("resource", resource, "mo_id") == mo for resource, mo in pairs)
         return True
 
     def _note_service_fields(self, records: list[dict[str, Any]]) -> None:
@@ -177,6 +176,13 @@ class Upload:
             self.outcome.notes.append(
                 f"fields unknown to the contract were stored as sent: {', '.join(sorted(unknown))}"
             )
+        if self.entity.name == "resource":
+            odd = [str(r.get("id")) for r in records if r.get("type") != "SPECIALIST" and "post_id" in r]
+            if odd:
+                self.outcome.notes.append(
+                    f"post_id sent for a MACHINE/ROOM resource and stored ({', '.join(odd[:5])}): the seed marks"
+                    " only the other specialist fields «не указывается» there (FER-FLK-4)"
+                )
 
     def _fail(self, index: int, key: str | None, text: texts.Text | tuple[str, str], **values: Any) -> None:
         if isinstance(text, tuple):
@@ -215,26 +221,29 @@ class Upload:
     def _check_integrity(self, index: int, record: dict[str, Any]) -> bool:
         key = record[self.entity.key]
         owner = self.oid
+        missing = []
         for field_name, parent in PARENTS.get(self.entity.name, ()):
-            row = self.showcase.get(parent, record[field_name])
-            if row is None:
-                genitive = texts.GENITIVE[parent]
-                self._fail(
-                    index,
-                    key,
-                    texts.MISSING_PARENT,
-                    parent=genitive,
-                    value=record[field_name],
-                    field=field_name,
-                )
-                return False
-            owner = row[1]
+            parent_owner = self.showcase.owner(parent, record[field_name])
+            if parent_owner is None:
+                missing.append((field_name, parent))
+                continue
+            owner = parent_owner
+        if missing and self.entity.name != "book" and not self.require_parents:
+            self.outcome.notes.append(
+                f"{self.entity.name} {key}: stored although its {', '.join(f for f, _ in missing)} is not uploaded yet"
+                " (the seed only recommends the upload order; fer.require_parents = false)"
+            )
+        elif missing:
+            field_name, parent = missing[0]
+            self._fail(index, key, texts.MISSING_PARENT, parent=texts.GENITIVE[parent], value=record[field_name],
+                       field=field_name)  # fmt: skip
+            return False
         if self.entity.name == "mo":
             owner = record["parent_id"]
         if not self._owned(index, key, owner):
             return False
-        if self.entity.name == "slot":
-            actual = self.showcase.tables["resource"].value(record["resource_id"], "mo_id")
+        if self.entity.name == "slot" and not missing:
+            actual = self.showcase.value("resource", record["resource_id"], "mo_id")
             if actual != record["mo_id"]:
                 self._fail(index, key, texts.PARENT_MISMATCH, resource_id=record["resource_id"], actual=actual,
                            mo_id=record["mo_id"])  # fmt: skip
@@ -255,7 +264,7 @@ class Upload:
 
     def _check_book(self, index: int, key: str, record: dict[str, Any]) -> bool:
         slot_id = record["slot_id"]
-        status = self.showcase.tables["slot"].value(slot_id, "status")
+        status = self.showcase.value("slot", slot_id, "status")
         # FER-REF-2 is about an active booking (5000); a cancelled book (5010, 5040) follows a slot made AVAILABLE
         if record.get("status_code") == 5000 and status != "RECORDED":
             self._fail(index, key, texts.BOOK_SLOT_NOT_RECORDED, slot_id=slot_id, status=status)
@@ -280,7 +289,7 @@ class Upload:
         return {found} if found else set()
 
     def _stored_mo(self, value: Any) -> set[str]:
-        return self.showcase.tables["mo"].keys_where("name", value)
+        return set(self.showcase.tables["mo"].keys_where("name", value))
 
     def _unique(
         self,
