@@ -164,3 +164,69 @@ def test_exemptions_and_senders_survive_a_restart(tmp_path: Path) -> None:
         assert data_of(answer).findtext("medicalExemptionList/number") == "KEEP-1"
     finally:
         second.stop()
+
+
+@pytest.mark.req("X-5")
+def test_an_acknowledged_exemption_survives_sigkill(tmp_path: Path) -> None:
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import requests
+
+    def free_port() -> int:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            return int(sock.getsockname()[1])
+
+    def start(port: int) -> subprocess.Popen[bytes]:
+        command = [
+            sys.executable,
+            "-m",
+            "emulators.cli",
+            "up",
+            "shep",
+            "--shep-port",
+            str(port),
+            "--data-dir",
+            str(tmp_path),
+            "--quiet",
+        ]
+        child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/__admin/health", timeout=1).status_code == 200:
+                    return child
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        child.kill()
+        raise RuntimeError("shep did not start")
+
+    port = free_port()
+    first = start(port)
+    try:
+        added = requests.post(
+            f"http://127.0.0.1:{port}/__admin/shep/exemptions",
+            timeout=10,
+            json={"number": "KILL-1", "iin": IIN, "status": "UP_TO_DATE"},
+        )
+        assert added.status_code == 201
+    finally:
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait(10)
+    second = start(port)
+    try:
+        answer = requests.post(
+            f"http://127.0.0.1:{port}/bip-sync-wss-gost/",
+            timeout=10,
+            data=envelope("<number>KILL-1</number>").encode(),
+            headers={"Content-Type": "text/xml"},
+        )
+        assert "<number>KILL-1</number>" in answer.text
+    finally:
+        second.send_signal(signal.SIGTERM)
+        second.wait(20)

@@ -113,10 +113,9 @@ class Shep(Emulator):
     # -- SOAP ----------------------------------------------------------------------------------------
 
     async def send_message(self, request: Request) -> Response:
-        claimed = soap.version_of_content_type(request.headers.get("content-type", ""))
-        version = claimed
+        version = soap.version_of_content_type(request.headers.get("content-type", ""))  # until the envelope says
         try:
-            envelope = soap.parse(request.body, claimed)
+            envelope = soap.parse(request.body)
             version = envelope.version
             response = self._answer(envelope)
         except soap.SoapFault as fault:

@@ -81,7 +81,7 @@ def version_of_content_type(content_type: str) -> str:
     return SOAP12 if "application/soap+xml" in content_type.lower() else SOAP11
 
 
-def parse(body: bytes, claimed: str) -> Envelope:
+def parse(body: bytes) -> Envelope:
     """The envelope of `body`; SoapFault for anything that is not a safe SOAP 1.1/1.2 envelope."""
     if not body.strip():
         raise SoapFault("Client", texts.NOT_XML.format(error="пустое тело запроса"))
