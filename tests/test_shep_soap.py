@@ -166,6 +166,10 @@ def test_journal_records_the_exchange_without_the_password(stand: Stand) -> None
     assert events and events[-1]["outcome"] == "ok"
     request_text = events[-1]["request"]["body"]["text"]
     assert "<password>***</password>" in request_text and "found=1" in events[-1]["details"]["summary"]
+    attributes = events[-1]["attributes"]
+    assert attributes["soap_action"] == "SendMessage" and attributes["message_id"]
+    by_id = stand.admin("GET", "/journal", params={"attr.message_id": attributes["message_id"]}).json()["events"]
+    assert [e["id"] for e in by_id] == [events[-1]["id"]]
     waited = stand.admin("GET", "/journal/wait", params={"operation": "SendMessage", "timeout": "0.2"})
     assert waited.status_code == 408
 

@@ -91,6 +91,7 @@ class Response:
     notes: list[str] = field(default_factory=list)
     summary: str = ""
     journal_body: bytes | None = None
+    attributes: dict[str, Any] = field(default_factory=dict)  # journaled: soap_action, message_id, …
 
 
 def json_response(data: Any, status: int = 200, **extra: Any) -> Response:
@@ -289,6 +290,7 @@ class HttpApp:
             notes=tuple(response.notes) if response else (),
             details={"summary": response.summary} if response and response.summary else {},
             fault={"id": request.fault.id, "kind": request.fault.kind} if request.fault is not None else None,
+            attributes=response.attributes if response is not None else {},
         )
 
 

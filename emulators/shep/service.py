@@ -7,6 +7,7 @@ One SendMessage goes: safe parse → envelope (1.1 or 1.2) → operation → req
 from __future__ import annotations
 
 import datetime as dt
+import re
 from random import Random
 
 from lxml import etree
@@ -122,6 +123,8 @@ class Shep(Emulator):
             response = soap.fault_response(version, fault, self.cfg.utc_offset_hours)
             response.violations.append({"requirement": fault.requirement, "message": fault.text.message})
             response.summary = f"fault {fault.text.code}"
+        response.attributes = {"soap_action": request.headers.get("soapaction", "").strip('"') or "SendMessage",
+                               **_message_id(request.body)}  # fmt: skip
         request.body = soap.masked(request.body)  # the journal keeps no password
         return response
 
@@ -220,3 +223,12 @@ class Shep(Emulator):
         if fault.message:
             text = texts.Text(text.code, fault.message, texts.RECONSTRUCTED)
         return soap.fault_response(version, soap.SoapFault("Server", text, status=status), self.cfg.utc_offset_hours)
+
+
+_MESSAGE_ID = re.compile(rb"<(?:\w+:)?messageId>\s*([^<\s]{1,200})\s*</(?:\w+:)?messageId>")
+
+
+def _message_id(body: bytes) -> dict[str, str]:
+    """requestInfo/messageId for the journal's attributes, read without a second parse."""
+    found = _MESSAGE_ID.search(body[:65536])
+    return {"message_id": found.group(1).decode("utf-8", "replace")} if found else {}
