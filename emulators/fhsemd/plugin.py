@@ -1,0 +1,25 @@
+"""ФХ СЭМД's entry in the registry: `[fhsemd]` settings and its builder."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from emulators.core.config import Settings
+from emulators.core.registry import EmulatorSpec, register
+from emulators.fhsemd.settings import FhsemdSettings
+
+
+def build(settings: Settings) -> Any:
+    from emulators.fhsemd.emulator import FhSemd
+
+    return FhSemd(settings)
+
+
+SPEC = register(
+    EmulatorSpec(
+        name="fhsemd",
+        title="ФХ СЭМД registration results over Kafka",
+        settings=FhsemdSettings,
+        build=build,
+    )
+)
