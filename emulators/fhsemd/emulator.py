@@ -51,6 +51,7 @@ class FhSemd(Emulator):
         self.store = Store(self.db)
         self.generator = Generator(self.fh.seed, self.fh.region, self.fh.store_years, self.fh.framing)
         self.generator.emdr_ids, self.generator.versions = self.store.document_state()
+        self.generator.resume(len(self.store.by_id))
         self.broker: EmbeddedBroker | None = None
         if not self.fh.kafka_bootstrap:
             self.broker = EmbeddedBroker.plan(settings.host, self.fh.kafka_port, Path(settings.data_dir) / "kafka")

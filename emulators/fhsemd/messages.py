@@ -81,6 +81,12 @@ class Generator:
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
 
+    def resume(self, already_sent: int) -> None:
+        """Continue after a restart: a stream reproducible from (seed, results already sent), so that a restarted
+        emulator never repeats a messageId or an emdrId of its previous run."""
+        if already_sent:
+            self.rng = random.Random(f"{self.seed}:{already_sent}")
+
     def build(self, spec: dict[str, Any], now: dt.datetime | None = None) -> Result:
         """A result from one request item (see contracts/fhsemd/admin.openapi.yaml)."""
         now = now or dt.datetime.now(dt.UTC)
