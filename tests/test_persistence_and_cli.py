@@ -18,6 +18,7 @@ import requests
 
 from emulators.core.runner import Listener, serve_all
 from tests import fer_data as data
+from emulators.fer.settings import SEED_EXAMPLE_PASSWORD as SEED_PASSWORD
 from tests.conftest import SEED_OID, start_fer, stop_fer
 
 MEDSTAND = [sys.executable, "-m", "emulators.cli"]
@@ -176,3 +177,68 @@ def test_the_server_loop_calls_on_idle_periodically_and_survives_its_failure() -
 
     asyncio.run(main())
     assert len(calls) >= 5
+
+
+def _up(config: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen([*MEDSTAND, "up", "fer", "--quiet", "--config", str(config)],
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+
+
+@pytest.mark.req("X-5", "FER-API-1")
+def test_every_upload_answered_200_survives_a_sigkill(tmp_path: Path) -> None:
+    """A real `medstand up fer`; 60 uploads of 50 slots, each answered 200; SIGKILL right after the last answer."""
+    port = free_port()
+    config = tmp_path / "medstand.toml"
+    config.write_text(f'data_dir = "{tmp_path / "data"}"\n[fer]\nport = {port}\n')
+    url = f"http://127.0.0.1:{port}"
+    process = _up(config)
+    acknowledged: list[str] = []
+    try:
+        _wait_for(f"{url}/__admin/health")
+        session = requests.Session()
+        token = session.post(f"{url}/auth.svc", json={"username": SEED_OID, "password": SEED_PASSWORD}).json()
+        session.headers["Authorization"] = f"bearer {token['Result']['Value']}"
+        mo = data.mo()
+        rooms = [data.room(mo["id"]) for _ in range(6)]
+        session.post(f"{url}/api/mo", json={"data": [mo]}).raise_for_status()
+        session.post(f"{url}/api/resource", json={"data": rooms}).raise_for_status()
+        for batch in range(60):
+            room = rooms[batch % len(rooms)]
+            slots = [data.slot(mo["id"], room["id"], f"2025-{1 + batch // 10:02d}-{10 + batch % 10}T{8 + i // 60:02d}:{i % 60:02d}:00")
+                     for i in range(50)]  # fmt: skip
+            answer = session.post(f"{url}/api/slot", json={"data": slots})
+            assert answer.status_code == 200, answer.text
+            acknowledged += answer.json()["sendedGuids"]
+    finally:
+        process.kill()  # SIGKILL: no shutdown hook, no flush
+        process.communicate(timeout=20)
+    restarted = _up(config)
+    try:
+        _wait_for(f"{url}/__admin/health")
+        session.headers["Authorization"] = "bearer " + session.post(
+            f"{url}/auth.svc", json={"username": SEED_OID, "password": SEED_PASSWORD}
+        ).json()["Result"]["Value"]
+        present: set[str] = set()
+        for room in rooms:
+            listed = session.get(f"{url}/api/resourse/{room['id']}/slots").json()["result"]
+            present |= {slot["id"] for slot in listed}
+    finally:
+        restarted.send_signal(signal.SIGTERM)
+        restarted.communicate(timeout=20)
+    assert len(acknowledged) == 3000 and set(acknowledged) <= present, len(set(acknowledged) - present)
+
+
+def test_a_second_gateway_on_the_same_data_dir_is_one_clear_line(tmp_path: Path) -> None:
+    config = tmp_path / "medstand.toml"
+    first_port, second_port = free_port(), free_port()
+    config.write_text(f'data_dir = "{tmp_path / "data"}"\n[fer]\nport = {first_port}\n')
+    first = _up(config)
+    try:
+        _wait_for(f"http://127.0.0.1:{first_port}/__admin/health")
+        done = subprocess.run([*MEDSTAND, "up", "fer", "--config", str(config), "--fer-port", str(second_port)],
+                              capture_output=True, text=True, timeout=60)  # fmt: skip
+    finally:
+        first.send_signal(signal.SIGTERM)
+        first.communicate(timeout=20)
+    assert done.returncode == 2 and "in use by a running FER gateway" in done.stderr
+    assert "Traceback" not in done.stderr

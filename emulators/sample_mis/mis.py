@@ -22,6 +22,8 @@ from typing import Any
 import httpx
 import orjson
 
+from emulators.core.cliutil import unreachable
+from emulators.core.errors import UsageError
 from emulators.fer.demo import generate_region
 
 log = logging.getLogger("medstand.sample_mis")
@@ -65,8 +67,14 @@ class SampleMis:
     # -- talking to the gateway -----------------------------------------------------------------------
 
     async def login(self) -> None:
-        answer = await self.http.post("/auth.svc", json={"username": self.username, "password": self.password})
-        answer.raise_for_status()
+        """POST /auth.svc; a gateway that is not running or refuses the credentials is a one-line UsageError."""
+        try:
+            answer = await self.http.post("/auth.svc", json={"username": self.username, "password": self.password})
+        except httpx.TransportError as exc:
+            raise unreachable("FER gateway", self.gateway) from exc
+        if answer.status_code != 200:
+            raise UsageError(f"the FER gateway at {self.gateway} refused the login of {self.username}: "
+                             f"HTTP {answer.status_code} {answer.text[:200]}")  # fmt: skip
         self.token = answer.json()["Result"]["Value"]
 
     async def upload(self, entity: str, records: list[dict[str, Any]]) -> dict[str, Any]:
@@ -101,13 +109,33 @@ class SampleMis:
             await self.upload(entity, records)
         self.slots = {slot["id"]: slot for slot in region.slot}
         answer = await self.http.post("/api/callback", json={"address": self.public_url}, headers=self._headers())
-        answer.raise_for_status()
+        if answer.status_code != 200:
+            raise UsageError(f"the FER gateway did not register {self.public_url} as this MIS's booking service: "
+                             f"HTTP {answer.status_code} {answer.text[:300]}")  # fmt: skip
 
     async def resend_slots(self) -> None:
-        """FER-FRESH-1: the schedule at least every 30 s (here every `resend_seconds`)."""
+        """FER-FRESH-1: the schedule at least every 30 s (here every `resend_seconds`).
+
+        A gateway that lost our data (`POST /__admin/reset`, a new data dir) shows it in two ways: the slots are
+        rejected because their MO or resource is missing (R-200), or our webhook is gone. Either way we publish
+        the whole showcase and register again, as a real MIS would after the gateway's data loss.
+        """
         while True:
             await asyncio.sleep(self.resend_seconds)
-            await self.upload("slot", list(self.slots.values()))
+            try:
+                answer = await self.upload("slot", list(self.slots.values()))
+                if _parents_missing(answer) or not await self.webhook_registered():
+                    log.warning("the gateway lost this MIS's showcase or webhook: publishing again")
+                    await self.publish(dt.date.today())
+            except (httpx.TransportError, UsageError) as exc:  # the gateway restarting: try again next round
+                log.warning("%s; retrying in %.0f s", exc, self.resend_seconds)
+
+    async def webhook_registered(self) -> bool:
+        answer = await self.http.get("/api/callback", headers=self._headers())
+        if answer.status_code == 401:
+            await self.login()
+            answer = await self.http.get("/api/callback", headers=self._headers())
+        return answer.status_code == 200 and answer.json().get("address") == self.public_url
 
     # -- the booking service the gateway calls --------------------------------------------------------
 
@@ -200,6 +228,10 @@ MESSAGES = {
 }
 CANCEL_MESSAGES = {OK: "Вы отменили своё заявление", ALREADY_CANCELLED: "Запись с ИД записи уже отменена",
                    OTHER: "Произошла техническая ошибка при отмене в МИС"}  # fmt: skip
+
+
+def _parents_missing(envelope: dict[str, Any]) -> bool:
+    return any(error.get("errorCode") == "R-200" for error in envelope.get("errors") or [])
 
 
 def _age_fits(tag_age: str, birthdate: str, visit_time: str) -> bool:

@@ -10,6 +10,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from emulators.core.errors import UsageError
 from emulators.core.runner import bind_socket, make_server
 from emulators.sample_mis.app import booking_app, start
 from emulators.sample_mis.mis import SampleMis
@@ -21,14 +22,22 @@ async def serve(
     mis: SampleMis, host: str, port: int, started: threading.Event | None = None, holder: dict[str, Any] | None = None
 ) -> None:
     """Serve until SIGINT/SIGTERM (or `holder["server"].should_exit`)."""
-    sock = bind_socket(host, port)
+    try:
+        sock = bind_socket(host, port)
+    except OSError as exc:
+        raise UsageError(f"the sample MIS cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
     server = make_server(booking_app(mis))
     if holder is not None:
         holder["server"] = server
     serving = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:
         await asyncio.sleep(0.01)
-    resend = await start(mis)
+    try:
+        resend = await start(mis)
+    except BaseException:
+        server.should_exit = True
+        await serving
+        raise
     log.info("sample MIS on http://%s:%s, showcase uploaded to %s, webhook registered", host, port, mis.gateway)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
