@@ -117,14 +117,16 @@ def test_reference_mis_consumes_and_semd5_reports_it(fh: Fh, client: str) -> Non
     assert seen["consumed"] is True and 0 <= seen["consumed_after_ms"] < 20_000
     assert f"mis-{client}" in seen["deliveries"][0]["consumed_by"]
     assert mis.state.documents[document.message_id].emdr_id == seen["body"]["registryItem"]["emdrId"]
-    events = [
-        e
-        for e in fh.admin("GET", "/journal").json()["events"]
-        if e["attributes"].get("message_id") == item["messageId"]
-    ]
-    consumed = [e for e in events if e["direction"] == "consumed"]
-    produced = [e for e in events if e["direction"] == "produced"]
+
+    def events(direction: str) -> list[dict[str, object]]:
+        params = {"direction": direction, "attr.message_id": str(item["messageId"])}
+        return list(fh.admin("GET", "/journal", params=params).json()["events"])
+
+    consumed, produced = events("consumed"), events("produced")
     assert len(consumed) == 1 and len(produced) == 1
+    waited = fh.admin("GET", "/journal/wait", params={"direction": "consumed", "attr.message_id": item["messageId"],
+                                                       "since": "0", "timeout": "5"})  # fmt: skip
+    assert waited.status_code == 200 and waited.json()["event"]["id"] == consumed[0]["id"]
     for event in consumed + produced:
         attributes = event["attributes"]
         assert attributes["topic"] == TOPIC and attributes["offset"] == item["offset"]
