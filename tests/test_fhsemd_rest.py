@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from emulators.core.testing import Served, serve_in_thread
+from emulators.fhsemd.broker import free_port
 from emulators.sample_mis.fhsemd import REST_PATH, SemdMis, rest_app
 from tests.fhsemd_support import Fh, contract_errors, read_topic, start_fh, wait_for
 
@@ -115,3 +123,57 @@ def test_results_and_broker_data_survive_a_restart(tmp_path: Path) -> None:
         assert len(read_topic(again.bootstrap, 2, within=5)) == 2  # the broker kept the first record
     finally:
         again.stop()
+
+
+def _up(data_dir: Path, port: int, kafka_port: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "MEDSTAND_FHSEMD_PORT": str(port), "MEDSTAND_FHSEMD_KAFKA_PORT": str(kafka_port)}
+    command = [sys.executable, "-m", "emulators.cli", "up", "fhsemd", "--quiet", "--data-dir", str(data_dir)]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def healthy() -> bool:
+        with contextlib.suppress(requests.RequestException):
+            return bool(requests.get(f"http://127.0.0.1:{port}/__admin/health", timeout=1).json()["status"] == "ok")
+        return False
+
+    wait_for(healthy, 30, "medstand up fhsemd")
+    return process
+
+
+def _refused(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+    except OSError:
+        return True
+    return False
+
+
+@pytest.mark.req("X-5", "SEMD-3")
+def test_what_was_acknowledged_survives_a_sigkill(tmp_path: Path) -> None:
+    """SIGKILL takes medstand and (PR_SET_PDEATHSIG) its broker at once; the broker may lose its last second,
+    medstand's own record does not: at the next start every acknowledged result is on the topic again."""
+    port, kafka_port = free_port("127.0.0.1"), free_port("127.0.0.1")
+    process = _up(tmp_path, port, kafka_port)
+    try:
+        items = [{"relatesToMessage": f"kill-{n}", "document": "kill-doc"} for n in range(5)]
+        answer = requests.post(f"http://127.0.0.1:{port}/__admin/fhsemd/results", json=items, timeout=30)
+        assert answer.status_code == 201
+        process.send_signal(signal.SIGKILL)
+        process.wait(10)
+        wait_for(lambda: _refused(kafka_port), 10, "the broker to die with medstand")
+    finally:
+        if process.poll() is None:
+            process.kill()
+    sent = [item["messageId"] for item in answer.json()["results"]]
+    again = _up(tmp_path, port, kafka_port)
+    try:
+        for message_id in sent:
+            assert requests.get(f"http://127.0.0.1:{port}/__admin/fhsemd/results/{message_id}", timeout=10).ok
+        on_topic = [dict(r.headers)["messageId"].decode() for r in read_topic(f"127.0.0.1:{kafka_port}", 5)]
+        assert sorted(set(on_topic)) == sorted(sent)
+        assert on_topic == sent  # one document: still in order
+        health = requests.get(f"http://127.0.0.1:{port}/__admin/health", timeout=10).json()
+        rewritten = health["components"]["kafka-recovery"]["rewritten_at_start"]
+        assert rewritten in (0, 5)  # 5 when the broker died before saving them (usual: it saves once a second)
+    finally:
+        again.terminate()
+        again.wait(20)

@@ -6,6 +6,8 @@ Components, in start order: the embedded broker (unless `kafka_bootstrap` names 
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,7 @@ import orjson
 
 from emulators import __version__
 from emulators.core.admin import AdminBinding, mount_admin, render_admin_error
-from emulators.core.components import Periodic
+from emulators.core.components import OK, Component, Health, Periodic
 from emulators.core.config import Settings
 from emulators.core.contract import Contract, contracts_dir
 from emulators.core.emulator import Emulator
@@ -32,6 +34,7 @@ from emulators.fhsemd.messages import Generator, Result, SpecError, poisoned
 from emulators.fhsemd.settings import FRAMINGS, FhsemdSettings
 from emulators.fhsemd.store import Delivery, Store
 
+log = logging.getLogger("medstand.fhsemd")
 NAME = "fhsemd"
 ADMIN_CONTRACT = "fhsemd/admin.openapi.yaml"
 MIS_CONTRACT = "fhsemd/mis-rest.openapi.yaml"
@@ -58,6 +61,7 @@ class FhSemd(Emulator):
             self.add(self.broker.component())
         bootstrap = self.fh.kafka_bootstrap or (self.broker.bootstrap if self.broker else "")
         self.kafka = self.add(KafkaLink(bootstrap, self.fh.topic, self.fh.partitions))
+        self.add(Recovery(self))
         self.consumption = Consumption(self.kafka, self.store, self.journal, self.fh.watched_groups, NAME)
         self.add(Periodic("consumption-check", self.fh.consumption_poll_seconds, self.consumption.tick))
         self.outbound = Outbound(self.journal, NAME)
@@ -128,14 +132,14 @@ class FhSemd(Emulator):
             number = seq[result.message_id] = seq.get(result.message_id, self.store.next_seq(result.message_id) - 1) + 1
             delivery = Delivery(result.message_id, number, result.relates_to, result.key, result.body["status"],
                                 "kafka", result.fault, self.kafka.topic, where.partition, where.offset, produced_at,
-                                header=result.header, body=result.body)  # fmt: skip
+                                header=result.header, body=result.body, framing=result.framing)  # fmt: skip
             deliveries.append(delivery)
             self._journal_produced(delivery, record, where)
         self.store.add(deliveries)
         return deliveries
 
     def _journal_produced(self, delivery: Delivery, record: tuple[bytes, bytes, list[tuple[str, bytes]]],
-                          where: Written) -> None:  # fmt: skip
+                          where: Written, notes: tuple[str, ...] = ()) -> None:  # fmt: skip
         if not self.journal.enabled:
             return
         key, value, headers = record
@@ -144,10 +148,31 @@ class FhSemd(Emulator):
         self.journal.record(
             emulator=NAME, direction="produced", operation=PRODUCE_OPERATION,
             request=Message(self.journal.capture(value), target=self.kafka.topic, headers=shown), response=None,
-            latency_ms=where.latency_ms, outcome=f"fault:{delivery.fault}" if delivery.fault else "ok",
+            latency_ms=where.latency_ms, outcome=f"fault:{delivery.fault}" if delivery.fault else "ok", notes=notes,
             attributes={"topic": self.kafka.topic, "partition": where.partition, "offset": where.offset,
                         "key": key.decode(), "message_id": delivery.message_id}, fault=fault,
         )  # fmt: skip
+
+    async def rewrite_lost(self) -> int:
+        """Write again every stored record the broker no longer has (its offset is at or past the partition's end):
+        the embedded broker saves about once a second, so a SIGKILL can take its last acknowledged records, which
+        medstand had already recorded. Returns how many were written again (each journaled with a note)."""
+        ends = await asyncio.to_thread(self.kafka.end_offsets)
+        kept = [d for items in self.store.by_id.values() for d in items
+                if d.transport == "kafka" and d.topic == self.kafka.topic and d.partition is not None]  # fmt: skip
+        lost = sorted((d for d in kept if (d.offset or 0) >= ends.get(int(d.partition or 0), 0)),
+                      key=lambda d: (d.partition, d.offset))  # fmt: skip
+        if not lost:
+            return 0
+        results = [Result(d.header, d.body, d.key, d.framing, d.fault, d.fault == "poison") for d in lost]
+        records = [(r.key.encode(), *r.record()) for r in results]
+        note = "written again at start: the broker had lost it (it was stopped without saving)"
+        for delivery, record, where in zip(lost, records, await self.kafka.produce(records)):
+            was = f"was partition {delivery.partition} offset {delivery.offset}"
+            self.store.moved(delivery, where.partition, where.offset)
+            self._journal_produced(delivery, record, where, (note, was))
+        log.warning("fhsemd: the broker had lost %d acknowledged record(s); written again", len(lost))
+        return len(lost)
 
     def _post(self, result: Result, spec: dict[str, Any]) -> Delivery:
         base = spec.get("url") or self.fh.mis_url
@@ -201,6 +226,22 @@ class FhSemd(Emulator):
 
     def close(self) -> None:
         self.db.flush()
+
+
+class Recovery(Component):
+    """At start, after the Kafka link: records the broker lost are written again (see FhSemd.rewrite_lost)."""
+
+    name = "kafka-recovery"
+
+    def __init__(self, fh: FhSemd) -> None:
+        self.fh = fh
+        self.rewritten = 0
+
+    async def start(self) -> None:
+        self.rewritten = await self.fh.rewrite_lost()
+
+    def health(self) -> Health:
+        return Health(OK, extra={"rewritten_at_start": self.rewritten})
 
 
 def _check(fh: FhsemdSettings) -> None:

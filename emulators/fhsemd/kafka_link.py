@@ -128,6 +128,17 @@ class KafkaLink(Component):
                 found[group] = mine
         return found
 
+    def end_offsets(self) -> dict[int, int]:
+        """The next offset of every partition of our topic (blocking: call it in a thread)."""
+        from kafka import KafkaConsumer, TopicPartition
+
+        reader = KafkaConsumer(bootstrap_servers=self.bootstrap, client_id="medstand-fhsemd-check")
+        try:
+            partitions = [TopicPartition(self.topic, p) for p in sorted(reader.partitions_for_topic(self.topic) or ())]
+            return {tp.partition: int(offset) for tp, offset in reader.end_offsets(partitions).items()}
+        finally:
+            reader.close()
+
     async def stop(self) -> None:
         await asyncio.to_thread(self._close)
 

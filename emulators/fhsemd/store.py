@@ -18,11 +18,11 @@ SCHEMA = [
     " relates_to TEXT NOT NULL, doc_key TEXT NOT NULL, status TEXT NOT NULL, transport TEXT NOT NULL,"
     " fault TEXT, topic TEXT, partition_no INTEGER, offset_no INTEGER, produced_at REAL NOT NULL,"
     " consumed_at REAL, consumed_by TEXT, outcome TEXT NOT NULL, header TEXT NOT NULL, body TEXT NOT NULL,"
-    " PRIMARY KEY (message_id, seq))",
+    " framing TEXT NOT NULL DEFAULT 'headers', PRIMARY KEY (message_id, seq))",
     "CREATE INDEX IF NOT EXISTS fhsemd_delivery_key ON fhsemd_delivery (doc_key)",
 ]
 COLUMNS = ("message_id, seq, relates_to, doc_key, status, transport, fault, topic, partition_no, offset_no,"
-           " produced_at, consumed_at, consumed_by, outcome, header, body")  # fmt: skip
+           " produced_at, consumed_at, consumed_by, outcome, header, body, framing")  # fmt: skip
 
 
 @dataclass
@@ -45,12 +45,13 @@ class Delivery:
     outcome: str = "ok"  # kafka: ok; rest: ok | pending | failed | rejected
     header: dict[str, Any] = field(default_factory=dict)
     body: dict[str, Any] = field(default_factory=dict)
+    framing: str = "headers"
 
     def row(self) -> tuple[Any, ...]:
         return (self.message_id, self.seq, self.relates_to, self.key, self.status, self.transport, self.fault,
                 self.topic, self.partition, self.offset, self.produced_at, self.consumed_at,
                 ",".join(self.consumed_by) or None, self.outcome, orjson.dumps(self.header).decode(),
-                orjson.dumps(self.body).decode())  # fmt: skip
+                orjson.dumps(self.body).decode(), self.framing)  # fmt: skip
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> Delivery:
@@ -112,7 +113,7 @@ class Store:
         """Store written deliveries in one transaction (durable before the admin API answers)."""
         batch = list(deliveries)
         with self.db.transaction() as conn:
-            conn.executemany(f"INSERT INTO fhsemd_delivery ({COLUMNS}) VALUES ({','.join('?' * 16)})"
+            conn.executemany(f"INSERT INTO fhsemd_delivery ({COLUMNS}) VALUES ({','.join('?' * 17)})"
                              " ON CONFLICT (message_id, seq) DO NOTHING", [d.row() for d in batch])  # fmt: skip
         for delivery in batch:
             self._remember(delivery)
@@ -141,6 +142,17 @@ class Store:
             conn.executemany("UPDATE fhsemd_delivery SET consumed_at = ?, consumed_by = ? WHERE message_id = ?"
                              " AND seq = ?", rows)  # fmt: skip
         return done
+
+    def moved(self, delivery: Delivery, partition: int, offset: int) -> None:
+        """A record written again (the broker lost it): its new place; it is pending consumption again."""
+        old = self.pending.get((str(delivery.topic), int(delivery.partition or 0)), [])
+        old[:] = [item for item in old if item[1] is not delivery]
+        delivery.partition, delivery.offset, delivery.consumed_at, delivery.consumed_by = partition, offset, None, []
+        self.db.execute("UPDATE fhsemd_delivery SET partition_no = ?, offset_no = ?, consumed_at = NULL,"
+                        " consumed_by = NULL WHERE message_id = ? AND seq = ?",
+                        (partition, offset, delivery.message_id, delivery.seq))  # fmt: skip
+        queue = self.pending.setdefault((str(delivery.topic), partition), [])
+        bisect.insort(queue, (offset, delivery), key=lambda item: item[0])
 
     def pending_count(self) -> int:
         return sum(len(queue) for queue in self.pending.values())
