@@ -40,7 +40,7 @@ import _fer_common as fer
 LUA = """
 local bodies = {}
 for line in io.lines("%(bodies)s") do bodies[#bodies + 1] = line end
-local headers = {["Content-Type"] = "application/json", ["Authorization"] = "bearer %(token)s"}
+local headers = {["Content-Type"] = "application/json", ["Authorization"] = "Bearer %(token)s"}
 local sent = 0
 request = function()
   sent = sent + 1

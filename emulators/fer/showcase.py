@@ -7,6 +7,7 @@ one log entry instead, group-committed by the log's writer thread and compacted 
 
 from __future__ import annotations
 
+import bisect
 import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -141,6 +142,8 @@ class Showcase:
         self.slot_times: dict[tuple[str, str], str] = {}  # (resource_id, visit_time) -> slot id (FER-DUP-3)
         self.logged_rows = 0  # rows written to the log since the last snapshot
         self.last_ticket = 0  # the log's ticket of the latest change: awaiting it covers every change before
+        self._slot_times_order: list[tuple[str, str]] = []  # see _slot_order
+        self._slot_pending: list[tuple[str, str]] = []
 
     def load(self) -> int:
         """Rebuild from the log; returns how many log entries were replayed."""
@@ -185,6 +188,7 @@ class Showcase:
         table.put_new(keys, records, oid, columns)
         if entity == "slot":
             self.slot_times.update(zip(zip(columns["resource_id"], columns["visit_time"]), keys))
+            self._slot_pending.extend(zip(columns["visit_time"], keys))
         if self.log is not None and records:
             # one dumps for the whole batch: per-record calls cost ~3 µs each here (a 4 KiB buffer apiece)
             rows = list(zip(itertools.repeat(oid), records))
@@ -203,6 +207,8 @@ class Showcase:
                 old_time = (old[2][0], old[2][2])
                 if self.slot_times.get(old_time) == key:
                     del self.slot_times[old_time]
+            if old is None or old[2][2] != record["visit_time"]:  # an unchanged time keeps its entry valid
+                self._slot_pending.append((record["visit_time"], key))
             self.slot_times[(record["resource_id"], record["visit_time"])] = key
         table.put(key, record, oid)
 
@@ -285,20 +291,42 @@ class Showcase:
     def first_available_slot(
         self, resources: Iterable[str], after: str, before: str, tagged: Any, ages: frozenset[str] | None
     ) -> str | None:
-        """The earliest AVAILABLE slot (by visit_time, then id) of these resources in the window whose tag_type
-        passes `tagged(tag_type)` and whose tag_age is in `ages` (any when None); nothing is unpacked."""
-        table = self.tables["slot"]
-        rows, by_resource = table.rows, table.groups["resource_id"]
-        best: tuple[str, str] | None = None
-        for resource in resources:
-            for key in by_resource.get(resource, ()):
-                values = rows[key][2]  # resource_id, mo_id, visit_time, status, tag_type, tag_age
-                visit = values[2]
-                if values[3] != "AVAILABLE" or not after < visit < before or (best is not None and (visit, key) > best):
-                    continue
-                if (ages is None or values[5] in ages) and tagged(values[4]):
-                    best = (visit, key)
-        return None if best is None else best[1]
+        """The earliest AVAILABLE slot (by visit_time, then id) of these resources with after < visit_time < before,
+        whose tag_type passes `tagged(tag_type)` and whose tag_age is in `ages` (any when None).
+
+        Walks the time order from `after` and stops at the first match: nothing is unpacked, and only the slots
+        before the answer are looked at (not every slot of the showcase)."""
+        wanted = set(resources)
+        rows = self.tables["slot"].rows
+        order = self._slot_order()
+        for visit, key in itertools.islice(order, bisect.bisect_right(order, (after, "\uffff")), None):
+            if visit >= before:
+                return None
+            row = rows.get(key)
+            if row is None:
+                continue
+            values = row[2]  # resource_id, mo_id, visit_time, status, tag_type, tag_age
+            if values[2] != visit or values[3] != "AVAILABLE" or values[0] not in wanted:
+                continue  # a stale entry (the slot moved), or not offered
+            if (ages is None or values[5] in ages) and tagged(values[4]):
+                return key
+        return None
+
+    def _slot_order(self) -> list[tuple[str, str]]:
+        """(visit_time, id) of every slot, sorted; entries of moved or deleted slots stay until a rebuild.
+
+        Kept lazily: uploads only append to `_slot_pending` (C-level `extend`, nothing on the ingest path);
+        the first search after them merges (timsort merges the two sorted runs in linear time)."""
+        if self._slot_pending:
+            self._slot_pending.sort()
+            if len(self._slot_times_order) + len(self._slot_pending) > 2 * len(self.tables["slot"].rows) + 1000:
+                rows = self.tables["slot"].rows
+                self._slot_times_order = sorted((row[2][2], key) for key, row in rows.items())
+            else:
+                self._slot_times_order.extend(self._slot_pending)
+                self._slot_times_order.sort()
+            self._slot_pending = []
+        return self._slot_times_order
 
     def owner(self, entity: str, key: str) -> str | None:
         row = self.tables[entity].rows.get(key)
@@ -316,6 +344,7 @@ class Showcase:
             for index in table.groups.values():
                 index.clear()
         self.slot_times.clear()
+        self._slot_times_order, self._slot_pending = [], []
         if self.log is not None:
             self.log.clear()
 
