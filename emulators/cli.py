@@ -60,7 +60,8 @@ def _parser() -> argparse.ArgumentParser:
         help_text = f"port of the {spec.title} emulator (default {spec.default_port})"
         up.add_argument(f"--{name}-port", type=int, help=help_text)
         for option in spec.up_options:
-            up.add_argument(option.flag, type=option.type, dest=f"{name}__{option.setting}", help=option.help)
+            up.add_argument(option.flag, type=option.type, dest=f"{name}__{option.setting}", help=option.help,
+                            metavar=option.setting.upper())  # fmt: skip
     up.add_argument("--no-journal", action="store_true", help="switch the exchange journal off (load runs)")
     up.add_argument("--quiet", action="store_true", help="no per-exchange log lines")
     up.set_defaults(func=_up)

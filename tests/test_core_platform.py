@@ -458,3 +458,10 @@ def test_a_counterpart_can_add_up_options_that_set_its_section(tmp_path: Path) -
         assert settings.echo == EchoSettings(port=0, greeting="hej") and spec.default_port == 2999
     finally:
         registry._REGISTRY.pop("echo", None)
+
+
+def test_medstand_up_kafka_bootstrap_points_fhsemd_at_an_existing_cluster(tmp_path: Path) -> None:
+    from emulators import cli
+
+    args = cli._parser().parse_args(["up", "fhsemd", "--kafka-bootstrap", "kafka:29092", "--data-dir", str(tmp_path)])
+    assert cli._settings(args).fhsemd.kafka_bootstrap == "kafka:29092"

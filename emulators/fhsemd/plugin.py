@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from emulators.core.config import Settings
-from emulators.core.registry import EmulatorSpec, register
+from emulators.core.registry import EmulatorSpec, UpOption, register
 from emulators.fhsemd.settings import FhsemdSettings
 
 
@@ -21,5 +21,9 @@ SPEC = register(
         title="ФХ СЭМД registration results over Kafka",
         settings=FhsemdSettings,
         build=build,
+        up_options=(
+            UpOption("--kafka-bootstrap", "kafka_bootstrap",
+                     "host:port of an existing Kafka cluster (default: start the embedded broker on 9092)"),
+        ),
     )
 )
