@@ -180,3 +180,28 @@ def test_a_failed_booking_leaves_no_watch_behind(fer: Fer) -> None:
     followups = fer.gateway.booking.followups
     assert followups.early == {} and places["adult"]["id"] not in followups.watched
     assert SEED_OID  # the same MO uploaded it all along
+
+
+@pytest.mark.req("FER-EPGU-1")
+def test_the_search_follows_slots_that_move_are_booked_or_are_deleted(fer: Fer) -> None:
+    mo = data.mo()
+    doctor = data.specialist(mo["id"])
+    first, second = (data.slot(mo["id"], doctor["id"], f"{TOMORROW}T0{h}:00:00") for h in (8, 9))
+    for entity, records in (("mo", [mo]), ("resource", [doctor]), ("slot", [first, second])):
+        fer.post(entity, records).raise_for_status()
+
+    from emulators.fer.search import SlotQuery, first_slot
+
+    def offered() -> str | None:  # the booking's search (time order) and the admin listing must agree
+        listed = fer.admin("GET", "/fer/epgu/slots").json()["first"]
+        chosen = first_slot(fer.gateway.showcase, SlotQuery(), dt.datetime.now())
+        assert chosen == (listed[0]["id"] if listed else None)
+        return chosen
+
+    assert offered() == first["id"]
+    fer.post("slot", [{**first, "visit_time": f"{TOMORROW}T10:00:00"}]).raise_for_status()  # moved later
+    assert offered() == second["id"]
+    fer.post("slot", [{**second, "status": "RECORDED"}]).raise_for_status()
+    assert offered() == first["id"]
+    assert fer.delete("slot", first["id"]).status_code == 200
+    assert offered() is None
