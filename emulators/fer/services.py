@@ -73,6 +73,7 @@ class Services:
     def upload(self, entity: str, oid: str, records: list[Any]) -> Stored:
         """Check and store one batch as `oid`; the envelope of FER-ENV-1 with per-record errors."""
         now = dt.datetime.fromtimestamp(self.clock()).isoformat(timespec="seconds")
+        logged_before = self.showcase.last_ticket
         check = Upload(self.entities[entity], self.showcase, oid, not self.may_write_anywhere(oid),
                        self.associations.book_ext_id, self.fer.require_parents)  # fmt: skip
         outcome = check.run(records, now)
@@ -90,7 +91,8 @@ class Services:
             self._count_technical_error(oid)
         response.notes = outcome.notes + self.booking.observe_upload(entity, outcome.stored)
         response.summary = f"{entity}: {len(outcome.stored)} stored, {len(outcome.problems)} error(s)"
-        return Stored(response, outcome.ticket)
+        # everything this upload changed (its records, and subdivisions set to NONE by a block) is awaited
+        return Stored(response, self.showcase.last_ticket if self.showcase.last_ticket != logged_before else 0)
 
     def _count_technical_error(self, oid: str) -> None:
         """FER-ENV-2: after block_after_errors rejected uploads the MO goes to enabled = NONE and gets 405."""
