@@ -19,7 +19,8 @@ from emulators.core.errors import UsageError
 
 
 def lock_path(database_path: str) -> Path | None:
-    return None if database_path == ":memory:" else Path(database_path + ".fer.lock")
+    """The lock file beside a SQLite file; None for a memory database or a server (PostgreSQL: path "")."""
+    return None if database_path in {"", ":memory:"} else Path(database_path + ".fer.lock")
 
 
 def _take(path: Path, holder: str) -> IO[str]:
