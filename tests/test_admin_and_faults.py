@@ -167,3 +167,10 @@ def test_docs_page_and_contracts_are_served(fer: Fer) -> None:
     assert fer.admin("GET", "/docs/swagger-ui-bundle.js").status_code == 200
     assert fer.admin("GET", "/docs/../../../etc/passwd").status_code == 404
     assert "openapi: 3.0.3" in fer.admin("GET", "/contracts/gateway.yaml").text
+
+
+def test_docs_answer_with_a_trailing_slash_and_never_the_bundles_stock_page(fer: Fer) -> None:
+    for path in ("/docs", "/docs/", "/docs/index.html"):
+        page = fer.admin("GET", path)
+        assert page.status_code == 200 and "/__admin/contracts/" in page.text, path
+        assert "petstore" not in page.text and "validatorUrl: null" in page.text

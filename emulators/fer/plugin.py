@@ -61,13 +61,13 @@ def _seed_through(url: str, args: argparse.Namespace, start: dt.date) -> Any:
 
 
 def _seed_offline(settings: Settings, args: argparse.Namespace, start: dt.date) -> Any:
-    from emulators.core.storage import _sqlite_path
+    from emulators.core.storage import sqlite_path
     from emulators.fer.gateway import Gateway
     from emulators.fer.lock import offline
     from emulators.fer.seeding import load_region
 
     hint = "seed through it instead: medstand fer seed --url http://HOST:PORT"
-    with offline(_sqlite_path(settings.resolved_database_url), hint):
+    with offline(sqlite_path(settings.resolved_database_url), hint):
         gateway = Gateway(settings)
         try:
             return load_region(gateway.services, args.seed, args.mo, args.days, start)
