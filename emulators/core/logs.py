@@ -16,11 +16,20 @@ def setup(verbose: bool = False) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    # client libraries narrate every connection at INFO; their warnings still show (all of it with -v)
+    for noisy in QUIET_LIBRARIES:
+        logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
+
+
+QUIET_LIBRARIES = ("kafka", "confluent_kafka", "zeep", "httpx", "httpcore", "urllib3", "asyncio")
+
+
+ARROWS = {"inbound": "←", "outbound": "→", "produced": "⇒", "consumed": "⇐"}
 
 
 def log_exchange(event: Event) -> None:
     """`fer  ← POST /api/slot 422 slot.upsert 3.1 ms · slot: 0 stored, 1 error(s) · 1 violation(s)`."""
-    arrow = "←" if event.direction == "inbound" else "→"
+    arrow = ARROWS.get(event.direction, "→")
     request, response = event.request, event.response
     status = response.status if response and response.status is not None else event.outcome
     parts = [f"{event.emulator:<4} {arrow} {request.method or ''} {request.target or ''} {status} {event.operation}"]
