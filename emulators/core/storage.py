@@ -280,9 +280,12 @@ class BackgroundWriter:
                 done = [w for w in self._waiters if w[0] <= self._written]
                 self._waiters = [w for w in self._waiters if w[0] > self._written]
                 self._cond.notify_all()
+            by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
             for _ticket, loop, future in done:
+                by_loop.setdefault(loop, []).append(future)
+            for loop, futures in by_loop.items():  # one wake-up of each loop per commit, not one per answer
                 with contextlib.suppress(RuntimeError):  # a loop that has closed meanwhile
-                    loop.call_soon_threadsafe(_settle, future)
+                    loop.call_soon_threadsafe(_settle, futures)
 
     def _commit(self, batch: list[Any]) -> bool:
         for attempt, pause in enumerate((*self.retries, None)):
@@ -301,9 +304,10 @@ class BackgroundWriter:
         return False
 
 
-def _settle(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)
+def _settle(futures: list[asyncio.Future[None]]) -> None:
+    for future in futures:
+        if not future.done():
+            future.set_result(None)
 
 
 def sqlite_path(url: str) -> str:
