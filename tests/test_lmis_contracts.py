@@ -177,3 +177,20 @@ def test_the_emulator_and_the_reference_local_mis_are_wired_into_the_cli() -> No
     with pytest.raises(SystemExit) as stopped:
         main(["sample-mis", "lmis-local", "--help"])
     assert stopped.value.code == 0
+
+
+@pytest.mark.req("LMIS-1", "LMIS-2", "LMIS-3")
+def test_the_certification_scenario_passes_against_the_reference_local_mis(
+    stand: Stand, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from scenarios.lmis_local import main
+
+    local = stand.local(CLINIC_A)
+    _, card = first_patient(local)
+    assert main(["--central", stand.url, "--clinic", CLINIC_A, "--snils", card["snils"]]) == 0
+    printed = capsys.readouterr().out
+    assert printed.count("PASS ") == 6 and "FAIL" not in printed
+    local.mis.misbehave.add("double_booking")
+    assert main(["--central", stand.url, "--clinic", CLINIC_A, "--snils", card["snils"]]) == 1
+    assert "FAIL  a taken slot is refused with SLOT_TAKEN" in capsys.readouterr().out
+    assert main(["--central", "http://127.0.0.1:9", "--clinic", CLINIC_A, "--snils", "1"]) == 2
