@@ -31,6 +31,7 @@ class Reply:
     headers: Mapping[str, str] = field(default_factory=dict)  # the answer's headers, lower-case names
     sent_headers: tuple[tuple[str, str], ...] = ()
     attempt: int = 1
+    url: str = ""  # the URL as sent (with `params` appended)
 
     @property
     def ok(self) -> bool:
@@ -104,8 +105,9 @@ class Outbound:
         try:
             answer = await self.client.request(method, url, body, headers, deadline, limit, fresh)
         except ClientError as exc:
-            return Reply(None, b"", _since(started), exc.kind, exc.detail, body, sent_headers=shown)
-        return Reply(answer.status, answer.body, _since(started), sent=body, headers=answer.headers, sent_headers=shown)
+            return Reply(None, b"", _since(started), exc.kind, exc.detail, body, sent_headers=shown, url=url)
+        return Reply(answer.status, answer.body, _since(started), sent=body, headers=answer.headers,
+                     sent_headers=shown, url=url)  # fmt: skip
 
     def record(
         self,
@@ -130,7 +132,8 @@ class Outbound:
             emulator=self.emulator,
             direction="outbound",
             operation=operation,
-            request=Message(self.journal.capture(reply.sent), method=method, target=url, headers=reply.sent_headers),
+            request=Message(self.journal.capture(reply.sent), method=method, target=reply.url or url,
+                            headers=reply.sent_headers),  # fmt: skip
             response=answer,
             latency_ms=reply.latency_ms,
             outcome=outcome,
