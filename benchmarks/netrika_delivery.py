@@ -35,6 +35,8 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from emulators.core.asgi import answer, lifespan, read_body
+
 HOST = "127.0.0.1"
 SLOW_S = 0.2
 
@@ -53,22 +55,13 @@ def receiver_app(delay: float) -> Any:
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
-            while (await receive())["type"] != "lifespan.shutdown":
-                await send({"type": "lifespan.startup.complete"})
-            await send({"type": "lifespan.shutdown.complete"})
+            await lifespan(receive, send)
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
         message_id = orjson.loads(body)["MessageId"]
         if delay:
             await asyncio.sleep(delay)
-        answer = b'{"MessageId": "' + message_id.encode() + b'"' + ack_tail
-        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
-        await send({"type": "http.response.body", "body": answer})
+        await answer(send, 200, b'{"MessageId": "' + message_id.encode() + b'"' + ack_tail)
 
     return app
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import orjson
 
+from emulators.core.asgi import answer, lifespan, read_body
 from emulators.core.testing import Served, serve_in_thread
 
 SEED = Path("/work/shared/seeds/001_9831b7b9adb56c85.txt")
@@ -117,18 +118,10 @@ class Receiver:
 
     async def app(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
-            while (message := await receive())["type"] != "lifespan.shutdown":
-                await send({"type": "lifespan.startup.complete"})
-            await send({"type": "lifespan.shutdown.complete"})
+            await lifespan(receive, send)
             return
-        chunks = []
-        while True:
-            message = await receive()
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body"):
-                break
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        request = Received(scope["path"], b"".join(chunks), headers, time.time())
+        request = Received(scope["path"], await read_body(receive), headers, time.time())
         with self._lock:
             self.received.append(request)
             n = len(self.received)
@@ -138,9 +131,7 @@ class Receiver:
             status, body, wait = 400, b'{"error": "bad request"}', 0.0
         if wait:
             await asyncio.sleep(wait)
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json")]})  # fmt: skip
-        await send({"type": "http.response.body", "body": body})
+        await answer(send, status, body)
 
 
 class Silent:

@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 
+from emulators.core.asgi import answer, lifespan, read_body
 from emulators.sample_mis.mis import OK, SampleMis
 
 
@@ -17,17 +18,9 @@ def booking_app(mis: SampleMis) -> Any:
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
-            while (message := await receive())["type"] != "lifespan.shutdown":
-                await send({"type": "lifespan.startup.complete"})
-            await mis.close()
-            await send({"type": "lifespan.shutdown.complete"})
+            await lifespan(receive, send, mis.close)
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
         route = (scope["method"], scope["path"].rstrip("/"))
         if route == ("GET", "/booking/book"):
             await _answer(send, 200, {"status": "ready"})
@@ -62,11 +55,7 @@ def _later(tasks: set[asyncio.Task[None]], work: Any) -> None:
 
 
 async def _answer(send: Any, status: int, body: dict[str, Any], extra: dict[str, str] | None = None) -> None:
-    payload = orjson.dumps(body)
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
-    headers += [(k.encode(), v.encode()) for k, v in (extra or {}).items()]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": payload})
+    await answer(send, status, orjson.dumps(body), headers=(extra or {}).items())
 
 
 async def start(mis: SampleMis, today: dt.date | None = None) -> asyncio.Task[None]:

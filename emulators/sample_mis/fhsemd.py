@@ -22,6 +22,8 @@ from typing import Any
 
 import orjson
 
+from emulators.core.asgi import answer, lifespan, read_body
+
 log = logging.getLogger("medstand.sample_mis.fhsemd")
 TOPIC = "semd-registration-results"
 REST_PATH = "/api/v1/internal/semd/registration-result"
@@ -175,11 +177,9 @@ def rest_app(mis: SemdMis) -> Any:
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
-            while (await receive())["type"] != "lifespan.shutdown":
-                await send({"type": "lifespan.startup.complete"})
-            await send({"type": "lifespan.shutdown.complete"})
+            await lifespan(receive, send)
             return
-        body = await _body(receive)
+        body = await read_body(receive)
         route = (scope["method"], scope["path"].rstrip("/"))
         if route == ("POST", REST_PATH):
             # the REST body is the message body; its messageId is not sent, so duplicates are applied again
@@ -204,20 +204,8 @@ def _is_json(body: bytes) -> bool:
         return False
 
 
-async def _body(receive: Any) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body"):
-            return b"".join(chunks)
-
-
 async def _answer(send: Any, status: int, body: Any) -> None:
-    raw = orjson.dumps(body)
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": raw})
+    await answer(send, status, orjson.dumps(body))
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:

@@ -32,6 +32,7 @@ from typing import Any
 import httpx
 import orjson
 
+from emulators.core.asgi import answer, lifespan, read_body
 from emulators.core.runner import bind_socket, make_server
 from emulators.lmis.catalogue import LOCAL_ERRORS
 from emulators.lmis.demo import generate_clinic
@@ -250,31 +251,21 @@ def local_app(mis: LocalMis) -> Any:
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
-            while (message := await receive())["type"] != "lifespan.shutdown":
-                await send({"type": "lifespan.startup.complete"})
-            await send({"type": "lifespan.shutdown.complete"})
+            await lifespan(receive, send)
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         query = dict(x.split("=", 1) for x in scope.get("query_string", b"").decode().split("&") if "=" in x)
         if mis.answer_delay_ms:
             await asyncio.sleep(mis.answer_delay_ms / 1000)
         try:
-            status, answer = await _handle(mis, scope["method"], scope["path"].rstrip("/") or "/", query, headers, body)
+            status, result = await _handle(mis, scope["method"], scope["path"].rstrip("/") or "/", query, headers, body)
         except Refusal as refusal:
             status, text = LOCAL_ERRORS[refusal.code]
-            answer = {"error": {"code": refusal.code, "message": text}}
+            result = {"error": {"code": refusal.code, "message": text}}
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            status, answer = 400, {"error": {"code": "BAD_REQUEST", "message": f"{type(exc).__name__}: {exc}"}}
-        payload = orjson.dumps(answer)
-        kind = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
-        await send({"type": "http.response.start", "status": status, "headers": kind})
-        await send({"type": "http.response.body", "body": payload})
+            status, result = 400, {"error": {"code": "BAD_REQUEST", "message": f"{type(exc).__name__}: {exc}"}}
+        await answer(send, status, orjson.dumps(result))
 
     return app
 
