@@ -465,3 +465,14 @@ def test_medstand_up_kafka_bootstrap_points_fhsemd_at_an_existing_cluster(tmp_pa
 
     args = cli._parser().parse_args(["up", "fhsemd", "--kafka-bootstrap", "kafka:29092", "--data-dir", str(tmp_path)])
     assert cli._settings(args).fhsemd.kafka_bootstrap == "kafka:29092"
+
+
+def test_a_taken_port_is_one_clear_line_and_exit_code_2(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run([*MEDSTAND, "up", "fer", "--fer-port", str(port), "--data-dir", str(tmp_path)],
+                              capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "medstand: cannot start: Address already in use (is another medstand already running?)" in done.stderr
