@@ -311,5 +311,5 @@ def _kill_children() -> None:
 
 
 def overall(parts: Sequence[Health]) -> str:
-    """ok if every part is ok (or stopped on purpose), degraded otherwise."""
-    return OK if all(p.status in (OK,) for p in parts) else DEGRADED
+    """ok if every part is ok, degraded otherwise."""
+    return OK if all(p.status == OK for p in parts) else DEGRADED
